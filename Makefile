@@ -1,0 +1,51 @@
+# Two commands for a fresh Debian/Ubuntu machine, as root: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SYSTEM_PACKAGES := debootstrap sip-tester espeak-ng sox
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-unit test-integration lint system-deps venv sandbox-up sandbox-down bench-calls clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] < (3, 13), "hotline needs Python 3.11 or 3.12 (pyVoIP imports audioop), found " + sys.version' 
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+run: system-deps venv
+	$(BIN)/hotline run
+
+test: system-deps venv
+	$(BIN)/hotline asterisk sandbox build
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test-unit: venv
+	$(BIN)/pytest -q tests/unit
+
+sandbox-up: system-deps venv
+	$(BIN)/hotline asterisk sandbox up
+
+sandbox-down: venv
+	$(BIN)/hotline asterisk sandbox down
+
+bench-calls: system-deps venv
+	$(BIN)/python -m hotline.bench.calls
+
+lint: venv
+	$(BIN)/ruff check hotline tests
+
+clean:
+	-$(BIN)/hotline asterisk sandbox down
+	rm -rf var test-output

@@ -1,0 +1,121 @@
+"""Ports of the IVR: what the runner needs from the outside world, as Protocols.
+
+``telephony/agi.py`` implements ``CallChannel`` over FastAGI; ``tests/fakes.py`` implements it
+in memory (a real implementation driven by a script, not a ``Mock``). Pure: no I/O here.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A fixed prompt: the text (rendered by TTS when no recorded file is given)."""
+
+    text: str
+    file: str | None = None  # a recorded audio file given by the center always wins
+
+
+class QueueStatus(enum.StrEnum):
+    ANSWERED = "answered"  # a seat answered and the conversation ended
+    EXIT_KEY = "exit_key"  # the caller pressed a key while waiting (see QueueOutcome.key)
+    TIMEOUT = "timeout"  # waited max_wait without a seat answering
+    NO_SEAT = "no_seat"  # no seat logged in (join empty / leave empty / unavailable)
+    FULL = "full"  # the queue is full
+
+
+@dataclass(frozen=True)
+class QueueOutcome:
+    status: QueueStatus
+    key: str | None = None  # the key pressed, with EXIT_KEY
+
+
+class DialStatus(enum.StrEnum):
+    ANSWERED = "answered"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    UNAVAILABLE = "unavailable"  # congestion, channel unavailable, invalid target
+    CANCELLED = "cancelled"  # the caller hung up while it rang
+
+
+@dataclass(frozen=True)
+class DialOutcome:
+    status: DialStatus
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    path: str  # host path of the recorded file (with extension)
+    ended_by: str  # "key" (#), "silence", "max_length", "hangup"
+    duration_ms: int | None = None
+
+
+class CallChannel(Protocol):
+    """One live call, as the IVR runner drives it.
+
+    Every method raises ``hotline.errors.CallerHungUp`` once the caller has hung up;
+    after that the runner must issue no further command.
+    """
+
+    caller: str  # caller number (may be "" when withheld)
+    call_id: str  # Asterisk's unique id of the caller's channel
+
+    async def answer(self) -> None: ...
+
+    async def play(self, prompt: Prompt, *, interrupt_keys: str = "") -> str | None:
+        """Play a prompt; return the key that interrupted it, or None if it played through."""
+        ...
+
+    async def read_digits(
+        self, prompt: Prompt | None, *, max_digits: int, timeout: float
+    ) -> str:
+        """Play ``prompt`` (interruptible) and collect up to ``max_digits`` keys ending at '#'.
+
+        Returns "" when no key was pressed before ``timeout`` seconds.
+        """
+        ...
+
+    async def record(
+        self, *, name: str, max_seconds: int, silence_seconds: int, beep: bool
+    ) -> RecordOutcome:
+        """Record the caller's message (ends on '#', silence or max length)."""
+        ...
+
+    async def queue(self, *, queue: str, max_wait: int, exit_keys: str) -> QueueOutcome:
+        """Put the caller in the operators' queue until answered, a key, or a reason to leave."""
+        ...
+
+    async def dial(self, *, target: str, timeout: int) -> DialOutcome:
+        """Transfer the caller to ``target`` (an emergency line or an extension)."""
+        ...
+
+    async def hangup(self) -> None: ...
+
+
+class TicketLookup(Protocol):
+    """Status of a work order for the caller keying its number (``lookup`` node)."""
+
+    async def status_sentence(self, *, number: str, caller: str) -> str | None:
+        """A sentence to speak, or None when no such ticket is known."""
+        ...
+
+
+@dataclass
+class StepRecord:
+    """One IVR step, as the runner reports it for the call's record."""
+
+    node: str
+    kind: str
+    started: datetime
+    ended: datetime
+    keys: str = ""
+    outcome: str = ""
+    detail: dict[str, str] = field(default_factory=dict)
+
+
+class StepLog(Protocol):
+    async def on_step(self, call_id: str, step: StepRecord) -> None: ...
