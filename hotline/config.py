@@ -20,7 +20,7 @@ import json
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, model_validator
@@ -88,6 +88,19 @@ class QueueSettings(BaseModel):
     announce_frequency: int = 30
 
 
+class AsteriskSettings(BaseModel):
+    """Which Asterisk: the sandbox (development, CI, `make run`) or an installed one."""
+
+    mode: Literal["sandbox", "system"] = "sandbox"
+    # system mode: where `hotline asterisk config write` puts the rendered files
+    config_dir: Path = Path("/etc/asterisk")
+
+
+# Paths of the project's folders as Asterisk sees them inside the sandbox (bind mounts).
+SANDBOX_RECORDINGS = "/var/spool/hotline/recordings"
+SANDBOX_PROMPTS = "/var/lib/hotline/prompts"
+
+
 class SandboxSettings(BaseModel):
     """The development/CI Asterisk: Debian unstable in a chroot, built by debootstrap."""
 
@@ -149,6 +162,7 @@ class Settings(BaseSettings):
     agi: AgiSettings = Field(default_factory=AgiSettings)
     sip: SipSettings = Field(default_factory=SipSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
+    asterisk: AsteriskSettings = Field(default_factory=AsteriskSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     recordings: RecordingSettings = Field(default_factory=RecordingSettings)
     prompts: PromptSettings = Field(default_factory=PromptSettings)
@@ -194,10 +208,37 @@ class Settings(BaseSettings):
         return generated_secret(self.var_dir, "ami")
 
     def asterisk_recordings_dir(self) -> str:
-        return self.recordings.asterisk_dir or str(self.recordings_dir)
+        if self.recordings.asterisk_dir:
+            return self.recordings.asterisk_dir
+        return SANDBOX_RECORDINGS if self.asterisk.mode == "sandbox" else str(self.recordings_dir)
 
     def asterisk_prompts_dir(self) -> str:
-        return self.prompts.asterisk_dir or str(self.prompts_dir)
+        if self.prompts.asterisk_dir:
+            return self.prompts.asterisk_dir
+        return SANDBOX_PROMPTS if self.asterisk.mode == "sandbox" else str(self.prompts_dir)
+
+    def host_path(self, asterisk_path: str) -> Path:
+        """Translate a path Asterisk reported (recording, prompt) to the host's path."""
+        for ast_dir, host_dir in (
+            (self.asterisk_recordings_dir(), self.recordings_dir),
+            (self.asterisk_prompts_dir(), self.prompts_dir),
+        ):
+            if asterisk_path == ast_dir or asterisk_path.startswith(ast_dir.rstrip("/") + "/"):
+                return host_dir / asterisk_path[len(ast_dir) :].lstrip("/")
+        return Path(asterisk_path)
+
+    def asterisk_path(self, host_path: Path) -> str:
+        """Translate a host path under recordings/ or prompts/ to Asterisk's view of it."""
+        for ast_dir, host_dir in (
+            (self.asterisk_recordings_dir(), self.recordings_dir),
+            (self.asterisk_prompts_dir(), self.prompts_dir),
+        ):
+            try:
+                rel = host_path.resolve().relative_to(host_dir.resolve())
+            except ValueError:
+                continue
+            return f"{ast_dir.rstrip('/')}/{rel}"
+        return str(host_path)
 
 
 def generated_secret(var_dir: Path, name: str) -> str:
