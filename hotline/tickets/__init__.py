@@ -1,0 +1,1 @@
+"""Work orders (工单): life cycle, time limits and lights."""
