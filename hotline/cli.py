@@ -48,6 +48,93 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _flows(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.ivr.loader import check_flows, format_errors
+
+    errors = check_flows(settings.flows_dir)
+    if errors:
+        print(format_errors(errors), file=sys.stderr)
+        return 1
+    names = sorted(p.stem for p in settings.flows_dir.glob("*.yaml"))
+    print(f"{len(names)} flows OK: {', '.join(names)}")
+    return 0
+
+
+def _prompts(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.app import build_prompt_store
+    from hotline.ivr.loader import load_flows
+    from hotline.prompts.store import flow_prompts
+
+    flows, errors = load_flows(settings.flows_dir)
+    for error in errors:
+        print(f"skipped: {error}", file=sys.stderr)
+    store = build_prompt_store(settings)
+    rendered, cached = store.build(p for flow in flows.values() for p in flow_prompts(flow))
+    print(f"prompts: {rendered} rendered, {cached} already cached, in {store.folder}")
+    return 1 if errors else 0
+
+
+def _calls(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.calls.store import CallStore, call_as_dict
+    from hotline.db import make_engine, migrate
+
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    views = CallStore(engine).recent(limit=args.limit)
+    rows = [call_as_dict(v, recordings_root=str(settings.recordings_dir)) for v in views]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['started_at']}  {row['uniqueid']}  from {row['caller'] or '-'} "
+              f"to {row['dialled'] or '-'}  {row['end_reason'] or row['hangup_cause_text'] or ''}")
+        print(f"    path: {' > '.join(row['path']) or '-'}  keys: {row['keys'] or '-'}")
+        q = row["queue"]
+        if q["outcome"]:
+            print(f"    queue: {q['outcome']}, waited {q['wait_seconds']} s, "
+                  f"by {q['answered_by'] or '-'}")
+        for rec in row["recordings"]:
+            state = "complete" if rec["complete"] else "in progress"
+            print(f"    {rec['kind']:8} {rec['path']}  {rec['duration_seconds'] or 0:.1f} s  "
+                  f"{state}{'  PROBLEM: ' + rec['problem'] if rec['problem'] else ''}")
+    return 0
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from hotline.app import build_app, build_prompt_store
+    from hotline.prompts.store import flow_prompts
+    from hotline.ivr.loader import load_flows
+    from hotline.telephony.sandbox import Sandbox
+
+    sandbox = Sandbox(settings) if settings.asterisk.mode == "sandbox" else None
+    flows, errors = load_flows(settings.flows_dir)
+    for error in errors:
+        print(f"flow not loaded: {error}", file=sys.stderr)
+    store = build_prompt_store(settings)
+    rendered, cached = store.build(p for flow in flows.values() for p in flow_prompts(flow))
+    print(f"prompts: {rendered} rendered, {cached} cached")
+    if sandbox is not None:
+        print(f"Asterisk sandbox: {sandbox.up().describe()}")
+    try:
+        print(f"""
+  hotline is up
+  number to call : {settings.sip.hotline_number}
+  SIP address    : sip:{settings.sip.hotline_number}@{settings.sip.bind_host}:{settings.sip.port} (UDP)
+  console        : http://{settings.web.host}:{settings.web.port}/
+  demo call      : .venv/bin/hotline call --to {settings.sip.hotline_number} --keys 2
+  Ctrl-C stops everything.
+""", flush=True)
+        uvicorn.run(build_app(settings), host=settings.web.host, port=settings.web.port,
+                    log_level="info")
+    finally:
+        if sandbox is not None:
+            sandbox.down()
+            print("Asterisk sandbox stopped")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
     parser.add_argument("--settings", type=Path, help="YAML settings file")
@@ -62,6 +149,23 @@ def build_parser() -> argparse.ArgumentParser:
     cfg = ast_sub.add_parser("config", help="render asterisk-conf/ for an installed Asterisk")
     cfg.add_argument("--to", help="target folder (default: settings asterisk.config_dir)")
     cfg.set_defaults(handler=_config)
+
+    run = sub.add_parser("run", help="start everything (sandbox, controller, console)")
+    run.set_defaults(handler=_run)
+
+    flows = sub.add_parser("flows", help="IVR flows")
+    flows.add_argument("flows_action", choices=["check"])
+    flows.set_defaults(handler=_flows)
+
+    prompts = sub.add_parser("prompts", help="prompt audio")
+    prompts.add_argument("prompts_action", choices=["build"])
+    prompts.set_defaults(handler=_prompts)
+
+    calls = sub.add_parser("calls", help="call records")
+    calls.add_argument("calls_action", choices=["list"])
+    calls.add_argument("--json", action="store_true", help="print a JSON array")
+    calls.add_argument("--limit", type=int, default=50)
+    calls.set_defaults(handler=_calls)
     return parser
 
 
@@ -85,5 +189,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-_ = json  # used by later subcommands

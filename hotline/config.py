@@ -86,6 +86,9 @@ class QueueSettings(BaseModel):
     max_wait: int = 300
     ring_seconds: int = 15
     announce_frequency: int = 30
+    # Keys that take a waiting caller out of the queue (to self-service, a message, a call
+    # back, emergency): the flows' queue exit keys must be among them.
+    exit_keys: str = "1239"
 
 
 class AsteriskSettings(BaseModel):

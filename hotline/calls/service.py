@@ -1,0 +1,254 @@
+"""Keeping call rows in step with Asterisk: AMI events, IVR steps, recordings.
+
+``CallEvents`` is the AMI event handler: it follows the hotline's inbound channels (created in
+the ``hotline-in`` context), their answer and hang-up, the queue (join, connect, abandon), and
+the recording paths the dialplan sets. On every (re)connect it resynchronises: calls that ended
+while the controller was away are closed, and recordings Asterisk made meanwhile are linked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from hotline.calls.models import Call, Recording
+from hotline.calls.store import CallStore, aware, utcnow
+from hotline.config import Settings
+from hotline.ivr.ports import StepRecord
+from hotline.recording.files import STANDARD_KINDS, inspect, parse_name, wait_until_settled
+
+log = logging.getLogger(__name__)
+
+INBOUND_CONTEXT = "hotline-in"
+
+
+class StoreStepLog:
+    """The IVR runner's StepLog: each step goes into the call's record."""
+
+    def __init__(self, store: CallStore) -> None:
+        self.store = store
+
+    async def on_step(self, call_id: str, step: StepRecord) -> None:
+        await self.store.add_step(call_id, step)
+        if step.kind == "transfer" and step.detail.get("target") == "queue":
+            outcome = {"exit_key": "self_service", "timeout": "timeout", "no_seat": "no_seat",
+                       "full": "full"}.get(step.outcome.split(":")[0])
+            if outcome:
+                await self.store.update_call(call_id, queue_outcome=outcome)
+
+
+class CallEvents:
+    """AMI event handler (see ``hotline.telephony.ami.AmiEventHandler``)."""
+
+    def __init__(self, *, settings: Settings, store: CallStore) -> None:
+        self.settings = settings
+        self.store = store
+        self.tracked: set[str] = set()
+        self._finalizers: set[asyncio.Task[None]] = set()
+
+    async def on_connected(self, controller: Any) -> None:
+        try:
+            live = {c.get("Uniqueid", "") for c in await controller.channels()}
+        except Exception:
+            log.exception("AMI resync: could not list channels")
+            return
+        await reconcile(settings=self.settings, store=self.store, live_channels=live,
+                        finalize=self.finalize_later)
+
+    async def on_event(self, event: dict[str, str]) -> None:
+        name = event.get("Event", "")
+        handler = getattr(self, f"on_{name.lower()}", None)
+        if handler is not None:
+            await handler(event)
+
+    async def on_newchannel(self, event: dict[str, str]) -> None:
+        if event.get("Context") != INBOUND_CONTEXT:
+            return
+        uid = event["Uniqueid"]
+        self.tracked.add(uid)
+        await self.store.update_call(
+            uid, started_at=utcnow(), linkedid=event.get("Linkedid", uid),
+            channel=event.get("Channel", ""), caller_number=_cid(event.get("CallerIDNum")),
+            caller_name=_cid(event.get("CallerIDName")), dialled=event.get("Exten", ""),
+            direction="in",
+        )
+
+    async def on_newstate(self, event: dict[str, str]) -> None:
+        uid = event.get("Uniqueid", "")
+        if uid in self.tracked and event.get("ChannelState") == "6":
+            view = await asyncio.to_thread(self.store.get, uid)
+            if view is not None and view.call.answered_at is None:
+                await self.store.update_call(uid, answered_at=utcnow())
+
+    async def on_varset(self, event: dict[str, str]) -> None:
+        uid = event.get("Uniqueid", "")
+        if event.get("Variable") != "HOTLINE_REC" or not event.get("Value"):
+            return
+        base = self.settings.host_path(event["Value"])
+        for kind in STANDARD_KINDS:
+            rel = _relative(self.settings, base.with_name(f"{base.name}-{kind}.wav"))
+            await self.store.add_recording(uid, kind=kind, path=rel, started_at=utcnow())
+
+    async def on_hangup(self, event: dict[str, str]) -> None:
+        uid = event.get("Uniqueid", "")
+        if uid not in self.tracked:
+            return
+        self.tracked.discard(uid)
+        cause = event.get("Cause", "")
+        await self.store.update_call(
+            uid, ended_at=utcnow(), hangup_cause=int(cause) if cause.isdigit() else None,
+            hangup_cause_text=event.get("Cause-txt"),
+        )
+        self.finalize_later(uid)
+
+    async def on_queuecallerjoin(self, event: dict[str, str]) -> None:
+        await self.store.update_call(event["Uniqueid"], queue_joined_at=utcnow())
+
+    async def on_agentconnect(self, event: dict[str, str]) -> None:
+        hold = float(event.get("HoldTime", "0") or 0)
+        await self.store.update_call(
+            event["Uniqueid"], queue_wait_seconds=hold, queue_outcome="answered",
+            answered_within_15s=hold <= 15, answered_within_20s=hold <= 20,
+            answered_by=event.get("MemberName") or event.get("Interface"),
+            transferred_to=f"queue:{event.get('MemberName') or event.get('Interface', '')}",
+        )
+
+    async def on_queuecallerabandon(self, event: dict[str, str]) -> None:
+        hold = float(event.get("HoldTime", "0") or 0)
+        await self.store.update_call(
+            event["Uniqueid"], queue_wait_seconds=hold, queue_outcome="abandoned",
+            answered_within_15s=False, answered_within_20s=False,
+        )
+
+    async def on_queuecallerleave(self, event: dict[str, str]) -> None:
+        uid = event["Uniqueid"]
+        left = utcnow()
+        view = await asyncio.to_thread(self.store.get, uid)
+        fields: dict[str, Any] = {"queue_left_at": left}
+        if view is not None and view.call.queue_wait_seconds is None:
+            joined = aware(view.call.queue_joined_at)
+            if joined is not None:
+                wait = (left - joined).total_seconds()
+                fields.update(queue_wait_seconds=round(wait, 3), answered_within_15s=False,
+                              answered_within_20s=False)
+        await self.store.update_call(uid, **fields)
+
+    # recordings ---------------------------------------------------------------------
+    def finalize_later(self, uid: str) -> None:
+        task = asyncio.create_task(self.finalize(uid), name=f"finalize-{uid}")
+        self._finalizers.add(task)
+        task.add_done_callback(self._finalizers.discard)
+
+    async def finalize(self, uid: str) -> None:
+        """Once the call is over and its files stop growing, mark its recordings complete."""
+        try:
+            await finalize_recordings(settings=self.settings, store=self.store, uid=uid)
+        except Exception:
+            log.exception("finalising the recordings of %s failed", uid)
+
+    async def drain(self) -> None:
+        await asyncio.gather(*self._finalizers, return_exceptions=True)
+
+
+async def finalize_recordings(*, settings: Settings, store: CallStore, uid: str) -> None:
+    view = await asyncio.to_thread(store.get, uid)
+    if view is None:
+        return
+    settle = settings.recordings.settle_seconds
+    for rec in view.recordings:
+        if rec.complete:
+            continue
+        path = settings.recordings_dir / rec.path
+        await wait_until_settled(path, settle=settle, timeout=settle * 4 + 10)
+        info = await asyncio.to_thread(inspect, path)
+
+        def save(session: Session, rec_id: int | None = rec.id, info: Any = info) -> None:
+            row = session.get(Recording, rec_id)
+            if row is not None:
+                row.size_bytes = info.size_bytes
+                row.duration_seconds = info.duration_seconds
+                row.problem = info.problem
+                row.complete = True
+                session.add(row)
+
+        await store._run(save)
+
+
+async def reconcile(*, settings: Settings, store: CallStore, live_channels: set[str],
+                    finalize: Any) -> None:
+    """Close calls that ended while we were away and link recordings we did not see made."""
+    now = utcnow()
+    for call in await asyncio.to_thread(store.open_calls):
+        if call.uniqueid in live_channels:
+            continue
+        await store.update_call(call.uniqueid, ended_at=_last_activity(settings, call) or now,
+                                hangup_cause_text="ended while the controller was away")
+        finalize(call.uniqueid)
+    for uid in await asyncio.to_thread(link_orphan_files, settings, store, live_channels):
+        finalize(uid)
+
+
+def link_orphan_files(settings: Settings, store: CallStore, live: set[str]) -> list[str]:
+    """Create call rows (seen_live=False) and recording rows for files Asterisk made alone."""
+    root = settings.recordings_dir
+    touched: list[str] = []
+    if not root.exists():
+        return touched
+
+    def fn(session: Session) -> None:
+        known = set(session.exec(select(Recording.path)).all())
+        for path in sorted(root.glob("*/*/*/*.wav")):
+            parsed = parse_name(path)
+            rel = path.relative_to(root).as_posix()
+            if parsed is None or rel in known:
+                continue
+            uid, kind = parsed
+            mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            call = session.exec(select(Call).where(Call.uniqueid == uid)).first()
+            if call is None:
+                started = _started_from_uniqueid(uid) or mtime
+                call = Call(uniqueid=uid, linkedid=uid, started_at=started, seen_live=False,
+                            ended_at=None if uid in live else mtime,
+                            hangup_cause_text=None if uid in live else "not seen live")
+                session.add(call)
+                log.info("linked recordings of call %s that the controller missed", uid)
+            store.add_recording_sync(session, uid, kind=kind if kind in STANDARD_KINDS else
+                                     "message", name=kind, path=rel, started_at=call.started_at)
+            if uid not in live and uid not in touched:
+                touched.append(uid)
+
+    store.run_sync(fn)
+    return touched
+
+
+def _started_from_uniqueid(uid: str) -> datetime | None:
+    # Asterisk's unique ids start with the epoch seconds of the channel's creation.
+    try:
+        return datetime.fromtimestamp(int(uid.split(".")[0]), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _last_activity(settings: Settings, call: Call) -> datetime | None:
+    started = aware(call.started_at)
+    if started is None:
+        return None
+    day = settings.recordings_dir / started.strftime("%Y/%m/%d")
+    mtimes = [p.stat().st_mtime for p in day.glob(f"{call.uniqueid}-*.wav")] if day.exists() else []
+    return datetime.fromtimestamp(max(mtimes), UTC) if mtimes else started + timedelta(seconds=1)
+
+
+def _relative(settings: Settings, host_path: Path) -> str:
+    try:
+        return host_path.relative_to(settings.recordings_dir).as_posix()
+    except ValueError:
+        return host_path.as_posix()
+
+
+def _cid(value: str | None) -> str:
+    return "" if value in (None, "<unknown>", "unknown") else str(value)

@@ -1,0 +1,19 @@
+"""Alembic environment: the engine is handed in by hotline.db.migrate."""
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import hotline.calls.models  # noqa: F401  (register tables)
+
+target_metadata = SQLModel.metadata
+engine = context.config.attributes["engine"]
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

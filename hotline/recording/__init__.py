@@ -1,0 +1,1 @@
+"""Recordings: naming, integrity, completion and reconciliation with the call records."""

@@ -1,0 +1,113 @@
+"""Fixtures of the integration tier: the real Asterisk sandbox and our real controller.
+
+A missing sandbox is a failure with a clear message, never a skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hotline.app import Hotline
+from hotline.calls.store import CallView
+from hotline.config import Settings, load_settings
+from hotline.telephony.sandbox import Sandbox
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def sandbox(base_settings: Settings) -> Iterator[Sandbox]:
+    if os.geteuid() != 0:
+        pytest.fail("the integration tier needs root: it runs Asterisk in a chroot sandbox")
+    box = Sandbox(base_settings)
+    was_running = box.status().running
+    try:
+        box.up()
+    except Exception as exc:  # noqa: BLE001 - reported as a failure with the reason
+        pytest.fail(f"the Asterisk sandbox could not start: {exc}")
+    yield box
+    if not was_running:
+        box.down()
+
+
+class RunningHotline:
+    """Our controller running in its own thread and event loop, as in production."""
+
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        self.settings = settings
+        self.hotline = Hotline(settings, **kwargs)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        self.call(self.hotline.start())
+        deadline = time.monotonic() + 15
+        while not self.hotline.ami.connected:
+            if time.monotonic() > deadline:
+                raise AssertionError("the controller did not log in to AMI in 15 s")
+            time.sleep(0.05)
+
+    def call(self, coro: Any, timeout: float = 60) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        try:
+            self.call(self.hotline.stop())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            self.loop.close()
+
+    # reading the call records ------------------------------------------------------
+    def calls(self) -> list[CallView]:
+        return self.hotline.store.recent(limit=100)
+
+    def wait_for_call(self, predicate: Callable[[CallView], bool], *, timeout: float = 30,
+                      what: str = "a matching call") -> CallView:
+        deadline = time.monotonic() + timeout
+        last: list[CallView] = []
+        while time.monotonic() < deadline:
+            last = self.calls()
+            for view in last:
+                if predicate(view):
+                    return view
+            time.sleep(0.1)
+        summary = [(v.call.uniqueid, v.call.ivr_path, v.call.end_reason, v.call.ended_at,
+                    [(r.kind, r.complete) for r in v.recordings]) for v in last]
+        raise AssertionError(f"no call became {what} within {timeout} s; calls: {summary}")
+
+
+@pytest.fixture
+def make_hotline(sandbox: Sandbox, base_settings: Settings, tmp_path: Path
+                 ) -> Iterator[Callable[..., RunningHotline]]:
+    started: list[RunningHotline] = []
+
+    def factory(**overrides: Any) -> RunningHotline:
+        clock = overrides.pop("clock", None)
+        settings = load_settings(db={"url": f"sqlite:///{tmp_path / 'hotline.db'}"}, **overrides)
+        running = RunningHotline(settings, clock=clock)
+        running.start()
+        started.append(running)
+        return running
+
+    yield factory
+    for running in started:
+        running.stop()
+
+
+def recording_path(settings: Settings, rel: str) -> Path:
+    return settings.recordings_dir / rel
