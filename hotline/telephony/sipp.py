@@ -1,0 +1,200 @@
+"""SIPp as a caller: scenarios built from a script of steps, for tests and the benchmark.
+
+SIPp (Debian package ``sip-tester``) plays RFC 2833/4733 digits and speech from the captures
+it ships in ``/usr/share/sip-tester`` (``play_pcap_audio`` needs root: a raw socket). Never run
+it with ``-bg`` (it forks and keeps the SIP port).
+
+Example::
+
+    scenario = caller_scenario([Pause(3000), Digit("2"), Pause(1500), Speech(), Digit("#")])
+    result = run_sipp(scenario, calls=1, concurrent=1, port=5080, number="12345")
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from hotline.errors import TelephonyError
+
+CAPTURES = Path("/usr/share/sip-tester")
+SPEECH_PCAP = CAPTURES / "g711a.pcap"  # about 4.7 s of speech, PCMA
+SPEECH_SECONDS = 4.7
+
+
+@dataclass(frozen=True)
+class Pause:
+    ms: int
+
+
+@dataclass(frozen=True)
+class Digit:
+    key: str  # 0-9, *, #
+
+
+@dataclass(frozen=True)
+class Speech:
+    pass
+
+
+Step = Pause | Digit | Speech
+
+_HEAD = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="hotline caller">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+a=ptime:20
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rtd="true"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+"""
+
+_BYE = """  <send retrans="500"><![CDATA[
+BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200" crlf="true" next="end"/>
+"""
+
+# Asterisk hung up (the flow ended the call): answer its BYE.
+_TAIL = """  <label id="bye"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>
+  <label id="end"/>
+  <ResponseTimeRepartition value="100, 500, 1000"/>
+</scenario>
+"""
+
+
+def _pause(ms: int, index: int) -> str:
+    """A pause during which a BYE from Asterisk ends the script cleanly."""
+    return (f'  <recv request="BYE" timeout="{ms}" ontimeout="p{index}" next="bye"/>\n'
+            f'  <label id="p{index}"/>\n')
+
+
+def _digit_file(key: str) -> Path:
+    name = {"#": "pound", "*": "star"}.get(key, key)
+    path = CAPTURES / f"dtmf_2833_{name}.pcap"
+    if not path.exists():
+        raise TelephonyError(f"SIPp capture {path} missing: apt-get install sip-tester")
+    return path
+
+
+def caller_scenario(steps: list[Step], *, hang_up: bool = True) -> str:
+    """A UAC scenario: call, then the steps (pauses, digits, speech), then BYE.
+
+    While the script runs, a BYE from Asterisk (the flow hung up) is answered and ends it.
+    """
+    body = [_HEAD]
+    for index, step in enumerate(steps):
+        if isinstance(step, Pause):
+            body.append(_pause(step.ms, index))
+        elif isinstance(step, Digit):
+            body.append(f'  <nop><action><exec play_pcap_audio="{_digit_file(step.key)}"/>'
+                        "</action></nop>\n" + _pause(300, index))
+        else:
+            body.append(f'  <nop><action><exec play_pcap_audio="{SPEECH_PCAP}"/></action></nop>\n'
+                        + _pause(int(SPEECH_SECONDS * 1000) + 200, index))
+    body.append(_BYE if hang_up else '  <recv request="BYE" timeout="120000" next="bye"/>\n')
+    body.append(_TAIL)
+    return "".join(body)
+
+
+@dataclass(frozen=True)
+class SippResult:
+    returncode: int
+    successful: int
+    failed: int
+    stdout: str
+    stats: dict[str, str]
+
+
+def run_sipp(scenario: str, *, calls: int, concurrent: int, port: int, number: str,
+             server: str = "127.0.0.1:5060", rate: float = 10.0, timeout: float = 300,
+             rtp_port: int | None = None) -> SippResult:
+    """Run SIPp in the foreground until ``calls`` calls are done (or ``timeout`` seconds)."""
+    if shutil.which("sipp") is None:
+        raise TelephonyError("sipp is not installed: apt-get install sip-tester")
+    with tempfile.TemporaryDirectory(prefix="hotline-sipp-") as tmp:
+        xml = Path(tmp) / "caller.xml"
+        xml.write_text(scenario)
+        cmd = ["sipp", server, "-sf", str(xml), "-s", number, "-m", str(calls),
+               "-l", str(concurrent), "-r", str(rate), "-p", str(port), "-i", "127.0.0.1",
+               "-mi", "127.0.0.1", "-mp", str(rtp_port or port + 1000),
+               "-nostdin", "-trace_stat", "-stf", str(Path(tmp) / "stat.csv"),
+               "-timeout", f"{int(timeout)}s", "-timeout_error", "-recv_timeout", "130000"]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 30,
+                                  cwd=tmp, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise TelephonyError(f"sipp did not finish in {timeout + 30:.0f} s") from exc
+        stats = _last_stats(Path(tmp) / "stat.csv")
+    out = proc.stdout + proc.stderr
+    return SippResult(proc.returncode, int(stats.get("SuccessfulCall(C)", _grab(out, "Successful call")) or 0),
+                      int(stats.get("FailedCall(C)", _grab(out, "Failed call")) or 0), out, stats)
+
+
+def _last_stats(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    rows = list(csv.reader(path.read_text().splitlines(), delimiter=";"))
+    if len(rows) < 2:
+        return {}
+    return dict(zip(rows[0], rows[-1], strict=False))
+
+
+def _grab(text: str, label: str) -> str:
+    match = re.search(rf"{label}\s*\|\s*\d+\s*\|\s*(\d+)", text)
+    return match.group(1) if match else "0"
