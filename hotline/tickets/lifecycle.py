@@ -262,6 +262,22 @@ class PendingExtension:
 
 
 @dataclass(frozen=True)
+class Clock:
+    """A running time limit: ``dispatch``, ``sign:<unit>`` (minutes) or ``handling``.
+
+    Give ``working_days`` clocks a calendar when computing their light.
+    """
+
+    name: str
+    start: datetime
+    deadline: datetime
+    working_days: bool = False
+
+
+_CLOCKED = frozenset({Status.DISPATCHED, Status.SIGNED, Status.IN_PROGRESS, Status.RETURNED})
+
+
+@dataclass(frozen=True)
 class TicketState:
     ticket_id: str
     request_type: RequestType
@@ -293,6 +309,22 @@ class TicketState:
     def callers_to_revisit(self) -> tuple[str, ...]:
         done = {ticket_id for ticket_id, _ in self.revisit_results}
         return tuple(t for t in (self.ticket_id, *self.children) if t not in done)
+
+    def running_clocks(self) -> tuple[Clock, ...]:
+        """The time limits running now, for the scheduler's lights (none while parked)."""
+        clocks: list[Clock] = []
+        if self.status is Status.ACCEPTED:
+            clocks.append(Clock("dispatch", self.created_at, self.dispatch_by))
+        if self.status in _CLOCKED:
+            clocks += [
+                Clock(f"sign:{a.unit}", a.dispatched_at, a.sign_by)
+                for a in self.assignments
+                if a.status is AssignmentStatus.DISPATCHED
+            ]
+        start, deadline = self.handling_started_at, self.handling_deadline
+        if self.status in _CLOCKED and start is not None and deadline is not None:
+            clocks.append(Clock("handling", start, deadline, working_days=True))
+        return tuple(clocks)
 
 
 def new_ticket(

@@ -19,6 +19,7 @@ from hotline.tickets.lifecycle import (
     Archive,
     AssignmentStatus,
     AttachChild,
+    Clock,
     Close,
     DecideExtension,
     Dispatch,
@@ -536,3 +537,19 @@ def test_given_an_anonymous_caller_when_reviewed_then_center_closes_without_revi
     step = ticket.do(Close("anonymous caller, no number to call back"))
     assert step.event.after is Status.CLOSED
     assert step.event.reason == "anonymous caller, no number to call back"
+
+
+def test_given_a_dual_dispatch_then_sign_clocks_and_the_handling_clock_are_running():
+    ticket = dispatched("B")
+    ticket.do(Sign("A"))
+    start = T0 + MINUTE
+    assert ticket.state.running_clocks() == (
+        Clock("sign:B", start, start + HOUR),
+        Clock("handling", start, datetime(2026, 3, 5, 9, 1), working_days=True),
+    )
+
+
+def test_given_a_new_ticket_then_only_the_dispatch_clock_runs_and_none_once_parked():
+    assert Ticket.new().state.running_clocks() == (Clock("dispatch", T0, T0 + 2 * MINUTE),)
+    assert TICKETS[Status.PARKED].state.running_clocks() == ()
+    assert TICKETS[Status.REPLIED].state.running_clocks() == ()
