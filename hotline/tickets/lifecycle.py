@@ -1,7 +1,7 @@
 """The life cycle of a work order (工单): statuses, actions, state and events. Pure, no I/O.
 
-This module is the vocabulary; ``rules.py`` holds the transitions (``apply``,
-``allowed_actions``, ``replay``) and re-exports everything public.
+This module is the vocabulary; ``rules.py`` says which actions are allowed when and what each
+one does (``allowed_actions``, ``apply``, ``replay``, ``merge``).
 
 Main path::
 
