@@ -19,7 +19,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
 
 from hotline.calls.ivr_session import IvrCallHandler
 from hotline.calls.service import CallEvents, StoreStepLog
@@ -118,6 +121,20 @@ def build_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="hotline", lifespan=lifespan)
     app.state.hotline = hotline
+
+    web_dir = settings.home / "web"
+    templates = Jinja2Templates(directory=str(web_dir / "templates"))
+    if (web_dir / "static").is_dir():
+        app.mount("/static", StaticFiles(directory=str(web_dir / "static")), name="static")
+
+    @app.get("/", response_class=HTMLResponse)
+    async def console(request: Request) -> HTMLResponse:
+        views = hotline.store.recent(limit=50)
+        rows = [call_as_dict(v, recordings_root=str(settings.recordings_dir)) for v in views]
+        return templates.TemplateResponse(
+            request, "calls.html",
+            {"calls": rows, "status": hotline.status(), "number": settings.sip.hotline_number},
+        )
 
     @app.get("/status")
     async def status() -> dict[str, Any]:

@@ -135,6 +135,17 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    """The controller and console alone, against an Asterisk that is already running."""
+    import uvicorn
+
+    from hotline.app import build_app
+
+    uvicorn.run(build_app(settings), host=settings.web.host, port=settings.web.port,
+                log_level="warning")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
     parser.add_argument("--settings", type=Path, help="YAML settings file")
@@ -152,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="start everything (sandbox, controller, console)")
     run.set_defaults(handler=_run)
+
+    serve = sub.add_parser("serve", help="controller and console only (Asterisk already up)")
+    serve.set_defaults(handler=_serve)
 
     flows = sub.add_parser("flows", help="IVR flows")
     flows.add_argument("flows_action", choices=["check"])
@@ -176,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings(args.settings)
         handler: Handler = args.handler

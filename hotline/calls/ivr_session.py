@@ -47,7 +47,7 @@ class IvrCallHandler:
         try:
             rec_base = await request.get_variable("HOTLINE_REC")
         except CallerHungUp:
-            await self.store.update_call(uid, end_reason="caller_hung_up")
+            await self.store.update_call(uid, end_reason="hangup_by_caller")
             return
         channel = AgiCallChannel(
             request,
@@ -60,16 +60,13 @@ class IvrCallHandler:
         try:
             result = await self.runner.run(channel, flow)
         except CallerHungUp:
-            await self.store.update_call(uid, end_reason="caller_hung_up")
+            await self.store.update_call(uid, end_reason="hangup_by_caller")
             return
         except HotlineError as exc:
             log.error("call %s: flow %s failed: %s", uid, flow, exc)
             await self.store.update_call(uid, end_reason="error")
             return
-        await self.store.update_call(
-            uid, end_reason=str(getattr(result, "end_reason", "completed")),
-            transferred_to=getattr(result, "transferred_to", None),
-        )
+        await self.store.update_call(uid, end_reason=str(result.reason))
 
     async def _resolve_prompt(self, prompt: Prompt) -> str:
         await self.prompts.ensure_async(prompt)

@@ -35,11 +35,16 @@ class StoreStepLog:
 
     async def on_step(self, call_id: str, step: StepRecord) -> None:
         await self.store.add_step(call_id, step)
-        if step.kind == "transfer" and step.detail.get("target") == "queue":
+        if "queue" in step.detail:
             outcome = {"exit_key": "self_service", "timeout": "timeout", "no_seat": "no_seat",
-                       "full": "full"}.get(step.outcome.split(":")[0])
+                       "full": "full"}.get(step.outcome)
             if outcome:
                 await self.store.update_call(call_id, queue_outcome=outcome)
+        elif "target" in step.detail:
+            line = step.detail.get("line")
+            where = f"emergency:{line}" if line else f"extension:{step.detail['target']}"
+            if step.outcome == "answered":
+                await self.store.update_call(call_id, transferred_to=where)
 
 
 class CallEvents:

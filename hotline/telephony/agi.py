@@ -272,14 +272,17 @@ class AgiCallChannel:
                              duration_ms=int((time.monotonic() - started) * 1000))
 
     async def queue(self, *, queue: str, max_wait: int, exit_keys: str) -> QueueOutcome:
-        await self.request.command(f"EXEC Queue {_quote(f'{queue},r,,,{max_wait}')}")
+        await self.request.command(f"EXEC Queue {_quote(f'{queue},cr,,,{max_wait}')}")
         status = await self.request.get_variable("QUEUESTATUS")
         member = await self.request.get_variable("MEMBERINTERFACE")
         exten = await self.request.get_variable("EXTEN")
         context = await self.request.get_variable("CONTEXT")
+        log.debug("%s: Queue returned QUEUESTATUS=%r MEMBERINTERFACE=%r CONTEXT=%r EXTEN=%r",
+                  self.request.channel, status, member, context, exten)
         if context == "hotline-queue-exit" and exten:
             return QueueOutcome(QueueStatus.EXIT_KEY, key=exten)
-        if member:
+        if member or status == "CONTINUE":
+            # CONTINUE: a seat answered, hung up, and option c let the caller continue.
             return QueueOutcome(QueueStatus.ANSWERED)
         if status == "TIMEOUT":
             return QueueOutcome(QueueStatus.TIMEOUT)
