@@ -247,8 +247,10 @@ class AgiCallChannel:
         result = await self.request.command(
             f"GET DATA {name} {int(timeout * 1000)} {max_digits}"
         )
-        value, data = result.get("result", ("", ""))
-        return "" if data == "timeout" and not value.isdigit() else value.strip()
+        # "200 result=12* (timeout)": keys typed before the timeout count, '*' included;
+        # '#' ends the input and is not one of the keys.
+        value = str(result.get("result", ("", ""))[0]).strip().split("#")[0]
+        return value if all(key in "0123456789*ABCD" for key in value) else ""
 
     async def record(self, *, name: str, max_seconds: int, silence_seconds: int,
                      beep: bool) -> RecordOutcome:
