@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hotline.calls.models import Call, Recording
 from hotline.calls.store import CallStore, aware, utcnow
@@ -194,20 +194,28 @@ async def reconcile(*, settings: Settings, store: CallStore, live_channels: set[
         await store.update_call(call.uniqueid, ended_at=_last_activity(settings, call) or now,
                                 hangup_cause_text="ended while the controller was away")
         finalize(call.uniqueid)
-    for uid in await asyncio.to_thread(link_orphan_files, settings, store, live_channels):
+    for uid in await link_orphan_files(settings, store, live_channels):
         finalize(uid)
 
 
-def link_orphan_files(settings: Settings, store: CallStore, live: set[str]) -> list[str]:
-    """Create call rows (seen_live=False) and recording rows for files Asterisk made alone."""
+async def link_orphan_files(settings: Settings, store: CallStore, live: set[str],
+                            *, days: int = 3) -> list[str]:
+    """Create call rows (seen_live=False) and recording rows for files Asterisk made alone.
+
+    Only the day folders of the last ``days`` days are scanned: what the controller can have
+    missed while it was down, not years of archive.
+    """
     root = settings.recordings_dir
     touched: list[str] = []
-    if not root.exists():
-        return touched
+    today = utcnow().date()
+    folders = [root / (today - timedelta(days=n)).strftime("%Y/%m/%d") for n in range(days)]
 
     def fn(session: Session) -> None:
-        known = set(session.exec(select(Recording.path)).all())
-        for path in sorted(root.glob("*/*/*/*.wav")):
+        files = sorted(p for folder in folders if folder.is_dir() for p in folder.glob("*.wav"))
+        names = [p.relative_to(root).as_posix() for p in files]
+        known = set(session.exec(select(Recording.path).where(
+            col(Recording.path).in_(names))).all()) if names else set()
+        for path in files:
             parsed = parse_name(path)
             rel = path.relative_to(root).as_posix()
             if parsed is None or rel in known:
@@ -227,7 +235,7 @@ def link_orphan_files(settings: Settings, store: CallStore, live: set[str]) -> l
             if uid not in live and uid not in touched:
                 touched.append(uid)
 
-    store.run_sync(fn)
+    await store._run(fn)
     return touched
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from panoramisk import fast_agi
 
-from hotline.errors import AgiError, CallerHungUp
+from hotline.errors import AgiError, CallerHungUp, TelephonyError
 from hotline.ivr.ports import (
     DialOutcome,
     DialStatus,
@@ -126,8 +126,14 @@ class AgiServer(fast_agi.Application):  # type: ignore[misc]
         super().add_route(path, endpoint)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self.handler, self.host, self.port,
-                                                  reuse_address=True)
+        try:
+            self._server = await asyncio.start_server(self.handler, self.host, self.port,
+                                                      reuse_address=True)
+        except OSError as exc:
+            raise TelephonyError(
+                f"FastAGI cannot listen on {self.host}:{self.port}: {exc.strerror} "
+                "(another controller running? set HOTLINE_AGI__PORT and re-render the sandbox)"
+            ) from exc
         log.info("FastAGI listening on %s:%s", self.host, self.port)
 
     @property

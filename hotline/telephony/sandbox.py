@@ -124,6 +124,16 @@ class Sandbox:
             if not self._mounted(target):
                 subprocess.run(["mount", "--bind", str(source), str(target)], check=True)
 
+    def rebind(self) -> None:
+        """Point the running sandbox's recordings and prompts mounts at this settings' folders
+        (tests record into a folder of their own while a developer's sandbox keeps running)."""
+        for source, target in self._binds():
+            source.mkdir(parents=True, exist_ok=True)
+            target.mkdir(parents=True, exist_ok=True)
+            while self._mounted(target):
+                subprocess.run(["umount", "-l", str(target)], check=True)
+            subprocess.run(["mount", "--bind", str(source), str(target)], check=True)
+
     def _unmount(self) -> None:
         for _, target in self._binds():
             if target.exists() and self._mounted(target):

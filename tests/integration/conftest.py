@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,9 +24,15 @@ from hotline.telephony.sandbox import Sandbox
 pytestmark = pytest.mark.integration
 
 
+def test_overrides() -> dict[str, Any]:
+    """Tests record into a folder of their own, emptied before each test."""
+    home = load_settings().home
+    return {"recordings": {"dir": str(home / "var" / "test-recordings")}}
+
+
 @pytest.fixture(scope="session")
 def base_settings() -> Settings:
-    return load_settings()
+    return load_settings(**test_overrides())
 
 
 @pytest.fixture(scope="session")
@@ -36,10 +43,13 @@ def sandbox(base_settings: Settings) -> Iterator[Sandbox]:
     was_running = box.status().running
     try:
         box.up()
+        box.rebind()
     except Exception as exc:  # noqa: BLE001 - reported as a failure with the reason
         pytest.fail(f"the Asterisk sandbox could not start: {exc}")
     yield box
-    if not was_running:
+    if was_running:
+        Sandbox(load_settings()).rebind()  # give the developer's sandbox its folders back
+    else:
         box.down()
 
 
@@ -91,14 +101,42 @@ class RunningHotline:
         raise AssertionError(f"no call became {what} within {timeout} s; calls: {summary}")
 
 
+def reset_asterisk(sandbox: Sandbox, settings: Settings) -> None:
+    """Between tests: no channel left over, no phone registered by an earlier test."""
+    from hotline.telephony.asterisk_conf import emergency_endpoints, phone_password
+    from hotline.telephony.phone import SoftPhone
+
+    sandbox.cli("channel request hangup all")
+    contacts = sandbox.cli("pjsip show contacts")
+    names = [*settings.sip.seats, *settings.sip.phones, *emergency_endpoints(settings)]
+    for name in names:
+        if f"{name}/sip:" in contacts:
+            # Registering replaces the stale contact (max_contacts=1, remove_existing), and
+            # stopping the phone de-registers it.
+            with SoftPhone(user=name, password=phone_password(settings, name)):
+                pass
+    deadline = time.monotonic() + 10
+    while "PJSIP/" in sandbox.cli("core show channels concise"):
+        if time.monotonic() > deadline:
+            raise AssertionError("Asterisk still has channels from an earlier test")
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def make_hotline(sandbox: Sandbox, base_settings: Settings, tmp_path: Path
                  ) -> Iterator[Callable[..., RunningHotline]]:
     started: list[RunningHotline] = []
+    reset_asterisk(sandbox, base_settings)
+    recordings = base_settings.recordings_dir
+    if recordings.is_dir():
+        for child in recordings.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
 
     def factory(**overrides: Any) -> RunningHotline:
         clock = overrides.pop("clock", None)
-        settings = load_settings(db={"url": f"sqlite:///{tmp_path / 'hotline.db'}"}, **overrides)
+        merged = {**test_overrides(), "db": {"url": f"sqlite:///{tmp_path / 'hotline.db'}"},
+                  **overrides}
+        settings = load_settings(**merged)
         running = RunningHotline(settings, clock=clock)
         running.start()
         started.append(running)
