@@ -73,7 +73,14 @@ class AmiController:
         for pattern in self.events:
             self.manager.register_event(pattern, self._on_raw_event)
         self._worker = asyncio.create_task(self._work(), name="ami-events")
-        self.manager.connect()
+        # panoramisk schedules each reconnect with call_later(..., self.connect), bound when
+        # scheduled: one pending at stop() (Asterisk down) would still connect and log in.
+        # Every (re)connect goes through this guard, which is off once this manager is gone.
+        manager, connect = self.manager, self.manager.connect
+        manager.connect = (  # type: ignore[method-assign]
+            lambda *a, **k: connect(*a, **k) if self.manager is manager else None
+        )
+        manager.connect()
         if wait:
             try:
                 await asyncio.wait_for(self._login_event.wait(), self.settings.connect_timeout)
