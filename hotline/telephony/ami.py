@@ -77,7 +77,7 @@ class AmiController:
         # scheduled: one pending at stop() (Asterisk down) would still connect and log in.
         # Every (re)connect goes through this guard, which is off once this manager is gone.
         manager, connect = self.manager, self.manager.connect
-        manager.connect = (  # type: ignore[method-assign]
+        manager.connect = (
             lambda *a, **k: connect(*a, **k) if self.manager is manager else None
         )
         manager.connect()
