@@ -153,9 +153,9 @@ class Harness:
         outcome = await asyncio.wait_for(self.outcomes.get(), 5)
         return outcome, commands
 
-    async def wait_idle(self, timeout: float = 3.0) -> None:
+    async def wait_idle(self, within: float = 3.0) -> None:
         """Wait until the server has finished with every connection."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while self.server.active:
             assert time.monotonic() < deadline, "a FastAGI connection handler is still running"
             await asyncio.sleep(0.01)
@@ -185,7 +185,7 @@ async def play_welcome(channel: AgiCallChannel) -> str | None:
 
 async def test_given_agi_header_when_call_arrives_then_channel_knows_caller_and_call_id(
     agi: Harness,
-):
+) -> None:
     async def who(channel: AgiCallChannel) -> tuple[str, str, str]:
         return channel.caller, channel.call_id, channel.request.channel
 
@@ -195,9 +195,11 @@ async def test_given_agi_header_when_call_arrives_then_channel_knows_caller_and_
     assert commands == []
 
 
-async def test_given_withheld_caller_id_when_call_arrives_then_caller_is_empty(agi: Harness):
+async def test_given_withheld_caller_id_when_call_arrives_then_caller_is_empty(
+    agi: Harness
+) -> None:
     async def caller(channel: AgiCallChannel) -> str:
-        return channel.caller
+        return str(channel.caller)
 
     outcome, _ = await agi.converse(caller, [], header={**HEADER, "agi_callerid": "unknown"})
 
@@ -206,7 +208,7 @@ async def test_given_withheld_caller_id_when_call_arrives_then_caller_is_empty(a
 
 async def test_given_script_with_query_string_when_call_arrives_then_route_is_found(
     agi: Harness,
-):
+) -> None:
     outcome, _ = await agi.converse(
         play_welcome, GREETING, header={**HEADER, "agi_network_script": "/ivr?flow=default"}
     )
@@ -217,14 +219,16 @@ async def test_given_script_with_query_string_when_call_arrives_then_route_is_fo
 
 async def test_given_unknown_script_when_call_arrives_then_server_closes_without_command(
     agi: Harness,
-):
+) -> None:
     commands = await fake_asterisk(agi.port, [], header={**HEADER, "agi_network_script": "x"})
 
     assert commands == []
     assert agi.server.handled == 0
 
 
-async def test_given_header_without_script_when_call_arrives_then_it_is_dropped(agi: Harness):
+async def test_given_header_without_script_when_call_arrives_then_it_is_dropped(
+    agi: Harness
+) -> None:
     header = {k: v for k, v in HEADER.items() if k != "agi_network_script"}
 
     commands = await fake_asterisk(agi.port, [], header=header)
@@ -238,7 +242,7 @@ async def test_given_header_without_script_when_call_arrives_then_it_is_dropped(
 
 async def test_given_prompt_interrupted_by_key_1_when_playing_then_play_returns_1(
     agi: Harness,
-):
+) -> None:
     outcome, _ = await agi.converse(
         play_welcome, [Step(f'STREAM FILE {PROMPTS}/welcome "12"', "200 result=49 endpos=1234")]
     )
@@ -246,13 +250,17 @@ async def test_given_prompt_interrupted_by_key_1_when_playing_then_play_returns_
     assert outcome == "1"
 
 
-async def test_given_prompt_played_through_when_playing_then_play_returns_none(agi: Harness):
+async def test_given_prompt_played_through_when_playing_then_play_returns_none(
+    agi: Harness
+) -> None:
     outcome, _ = await agi.converse(play_welcome, GREETING)
 
     assert outcome is None
 
 
-async def test_given_no_interrupt_keys_when_playing_then_empty_keys_are_quoted(agi: Harness):
+async def test_given_no_interrupt_keys_when_playing_then_empty_keys_are_quoted(
+    agi: Harness
+) -> None:
     async def play(channel: AgiCallChannel) -> str | None:
         return await channel.play(Prompt(text="bye"))
 
@@ -263,7 +271,7 @@ async def test_given_no_interrupt_keys_when_playing_then_empty_keys_are_quoted(a
     assert outcome is None
 
 
-async def test_given_answer_when_call_starts_then_answer_is_sent(agi: Harness):
+async def test_given_answer_when_call_starts_then_answer_is_sent(agi: Harness) -> None:
     async def answer(channel: AgiCallChannel) -> str:
         await channel.answer()
         return "answered"
@@ -290,7 +298,7 @@ async def read_ticket_number(channel: AgiCallChannel) -> str:
 )
 async def test_given_keys_pressed_when_reading_digits_then_the_keys_are_returned(
     agi: Harness, reply: str, digits: str
-):
+) -> None:
     outcome, _ = await agi.converse(
         read_ticket_number, [Step(f"GET DATA {PROMPTS}/ticket 5000 8", reply)]
     )
@@ -298,7 +306,7 @@ async def test_given_keys_pressed_when_reading_digits_then_the_keys_are_returned
     assert outcome == digits
 
 
-async def test_given_no_prompt_when_reading_one_key_then_silence_is_played(agi: Harness):
+async def test_given_no_prompt_when_reading_one_key_then_silence_is_played(agi: Harness) -> None:
     async def menu_key(channel: AgiCallChannel) -> str:
         return await channel.read_digits(None, max_digits=1, timeout=4.5)
 
@@ -316,7 +324,7 @@ RECORD_COMMAND = f'RECORD FILE {RECORDINGS}/{UNIQUEID}-message wav "#" 60000 BEE
 
 async def test_given_caller_presses_hash_when_recording_then_record_ended_by_key(
     agi: Harness,
-):
+) -> None:
     outcome, _ = await agi.converse(
         record_message, [Step(RECORD_COMMAND, "200 result=35 (dtmf) endpos=48000")]
     )
@@ -330,7 +338,7 @@ async def test_given_caller_presses_hash_when_recording_then_record_ended_by_key
 
 async def test_given_caller_falls_silent_when_recording_then_record_ended_by_silence(
     agi: Harness,
-):
+) -> None:
     outcome, _ = await agi.converse(
         record_message, [Step(RECORD_COMMAND, "200 result=0 (timeout) endpos=24000")]
     )
@@ -340,7 +348,7 @@ async def test_given_caller_falls_silent_when_recording_then_record_ended_by_sil
 
 async def test_given_no_beep_and_no_silence_limit_when_recording_then_options_are_left_out(
     agi: Harness,
-):
+) -> None:
     async def record(channel: AgiCallChannel) -> RecordOutcome:
         return await channel.record(name="m2", max_seconds=1, silence_seconds=0, beep=False)
 
@@ -355,7 +363,7 @@ async def test_given_no_beep_and_no_silence_limit_when_recording_then_options_ar
 
 async def test_given_caller_hangs_up_while_recording_then_message_was_announced_first(
     agi: Harness,
-):
+) -> None:
     outcome, _ = await agi.converse(
         record_message, [Step(RECORD_COMMAND, "200 result=-1 (hangup) endpos=16000")]
     )
@@ -404,7 +412,7 @@ async def wait_in_queue(channel: AgiCallChannel) -> QueueOutcome:
 )
 async def test_given_queue_variables_when_queue_returns_then_outcome_is_mapped(
     agi: Harness, variables: dict[str, str], expected: QueueOutcome
-):
+) -> None:
     outcome, _ = await agi.converse(wait_in_queue, queue_script(**variables))
 
     assert outcome == expected
@@ -427,7 +435,7 @@ async def transfer_to_120(channel: AgiCallChannel) -> DialStatus:
 )
 async def test_given_dialstatus_when_dial_returns_then_outcome_is_mapped(
     agi: Harness, dialstatus: str, expected: DialStatus
-):
+) -> None:
     outcome, _ = await agi.converse(transfer_to_120, [
         Step('EXEC Dial "PJSIP/e120,30"', "200 result=0"),
         Step("GET VARIABLE DIALSTATUS", f"200 result=1 ({dialstatus})"),
@@ -457,7 +465,7 @@ async def keep_going_after_hangup(channel: AgiCallChannel) -> BaseException:
 
 async def test_given_app_error_and_dead_channel_when_dialling_then_caller_hung_up_and_silence(
     agi: Harness,
-):
+) -> None:
     outcome, commands = await agi.converse(keep_going_after_hangup, [
         Step('EXEC Dial "PJSIP/e120,30"', "200 result=-1"),
         Step("CHANNEL STATUS", DEAD_CHANNEL),
@@ -470,7 +478,7 @@ async def test_given_app_error_and_dead_channel_when_dialling_then_caller_hung_u
 
 async def test_given_app_error_on_live_channel_when_dialling_then_agi_error_not_hang_up(
     agi: Harness,
-):
+) -> None:
     async def dial_then_play(channel: AgiCallChannel) -> tuple[BaseException, str | None]:
         try:
             await channel.dial(target="PJSIP/e120", timeout=30)
@@ -491,7 +499,7 @@ async def test_given_app_error_on_live_channel_when_dialling_then_agi_error_not_
 @pytest.mark.parametrize("reply", ["HANGUP", "200 result=-1 (hangup)", DEAD_CHANNEL])
 async def test_given_hangup_reply_when_playing_then_caller_hung_up_and_no_more_commands(
     agi: Harness, reply: str
-):
+) -> None:
     async def play_twice(channel: AgiCallChannel) -> BaseException:
         try:
             await play_welcome(channel)
@@ -511,7 +519,7 @@ async def test_given_hangup_reply_when_playing_then_caller_hung_up_and_no_more_c
 
 async def test_given_unknown_command_error_when_sending_then_agi_error_names_the_command(
     agi: Harness,
-):
+) -> None:
     outcome, _ = await agi.converse(
         play_welcome,
         [Step(f'STREAM FILE {PROMPTS}/welcome "12"', "510 Invalid or unknown command")],
@@ -523,7 +531,7 @@ async def test_given_unknown_command_error_when_sending_then_agi_error_names_the
 
 async def test_given_socket_closed_mid_command_when_playing_then_caller_hung_up_and_server_healthy(
     agi: Harness,
-):
+) -> None:
     outcome, _ = await agi.converse(
         play_welcome, [Step(f'STREAM FILE {PROMPTS}/welcome "12"', None)]
     )
@@ -542,12 +550,12 @@ async def test_given_socket_closed_mid_command_when_playing_then_caller_hung_up_
 
 async def test_given_port_probe_when_it_closes_without_header_then_server_serves_next_call(
     agi: Harness,
-):
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", agi.port)
     writer.close()
     await writer.wait_closed()
 
-    await agi.wait_idle(timeout=1.0)  # the handler ended: no loop spinning on EOF
+    await agi.wait_idle(within=1.0)  # the handler ended: no loop spinning on EOF
     cpu_before = time.process_time()
     await asyncio.sleep(0.3)
     assert time.process_time() - cpu_before < 0.15, "the server burns CPU after a port probe"
@@ -558,7 +566,7 @@ async def test_given_port_probe_when_it_closes_without_header_then_server_serves
 
 async def test_given_client_that_sends_nothing_when_header_times_out_then_it_is_dropped(
     agi: Harness,
-):
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", agi.port)
     try:
         # A real call is served while the silent client holds its connection.
@@ -583,7 +591,7 @@ async def test_given_client_that_sends_nothing_when_header_times_out_then_it_is_
 
 async def test_given_header_flood_over_16_kib_when_received_then_connection_is_dropped(
     agi: Harness,
-):
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", agi.port)
     flood = b"".join(f"agi_junk_{i}: {'x' * 100}\n".encode() for i in range(200))
     assert len(flood) > 16 * 1024
@@ -611,11 +619,11 @@ async def test_given_header_flood_over_16_kib_when_received_then_connection_is_d
 # ---- routes ----------------------------------------------------------------------------------
 
 
-async def test_given_plain_function_when_adding_route_then_type_error(agi: Harness):
+async def test_given_plain_function_when_adding_route_then_type_error(agi: Harness) -> None:
     def not_async(request: AgiRequest) -> None:
         return None
 
     with pytest.raises(TypeError, match="async"):
-        agi.server.add_route("sync", not_async)
+        agi.server.add_route("sync", not_async)  # type: ignore[arg-type]
 
     assert "sync" not in agi.server._route

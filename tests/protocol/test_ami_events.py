@@ -18,7 +18,7 @@ import pytest
 
 from hotline.calls.service import CallEvents, link_orphan_files, reconcile
 from hotline.calls.store import CallStore, aware
-from hotline.config import AmiSettings, Settings
+from hotline.config import AmiSettings, RecordingSettings, Settings
 from hotline.db import make_engine, migrate
 from hotline.errors import AmiUnavailable
 from hotline.telephony.ami import AmiController
@@ -90,7 +90,7 @@ def write_wav(path: Path, *, seconds: float = 0.5) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path, recordings={"settle_seconds": 0.05})
+    return Settings(home=tmp_path, recordings=RecordingSettings(settle_seconds=0.05))
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ async def feed(handler: CallEvents, events: list[dict[str, str]]) -> None:
 
 async def test_given_call_answered_by_seat1_after_12s_when_it_hangs_up_then_one_complete_row(
     events: CallEvents, store: CallStore, call_files: list[Path]
-):
+) -> None:
     await feed(events, answered_call_events())
 
     views = store.recent()
@@ -158,7 +158,7 @@ async def test_given_call_answered_by_seat1_after_12s_when_it_hangs_up_then_one_
 
 async def test_given_recording_variable_set_when_call_ends_then_both_recordings_are_complete(
     events: CallEvents, store: CallStore, call_files: list[Path]
-):
+) -> None:
     await feed(events, answered_call_events())
 
     view = store.get(UID)
@@ -176,7 +176,7 @@ async def test_given_recording_variable_set_when_call_ends_then_both_recordings_
 
 async def test_given_broken_recording_files_when_call_ends_then_their_problem_is_kept(
     events: CallEvents, store: CallStore, settings: Settings
-):
+) -> None:
     day = settings.recordings_dir / DAY
     day.mkdir(parents=True)
     (day / f"{UID}-full.wav").write_bytes(b"")  # Asterisk died before writing anything
@@ -195,7 +195,7 @@ async def test_given_broken_recording_files_when_call_ends_then_their_problem_is
 
 async def test_given_same_events_replayed_when_handled_then_still_one_row_and_one_per_file(
     events: CallEvents, store: CallStore, call_files: list[Path]
-):
+) -> None:
     await feed(events, answered_call_events())
     first = store.get(UID)
 
@@ -213,7 +213,7 @@ async def test_given_same_events_replayed_when_handled_then_still_one_row_and_on
 
 async def test_given_events_of_a_seat_channel_when_handled_then_no_call_row(
     events: CallEvents, store: CallStore
-):
+) -> None:
     await feed(events, [
         event("Newchannel", **seat_channel(ChannelState="0", ChannelStateDesc="Down")),
         event("Newstate", **seat_channel(ChannelState="6", ChannelStateDesc="Up")),
@@ -227,7 +227,7 @@ async def test_given_events_of_a_seat_channel_when_handled_then_no_call_row(
 
 async def test_given_unknown_or_unhandled_events_when_handled_then_they_are_ignored(
     events: CallEvents, store: CallStore
-):
+) -> None:
     await feed(events, [
         event("FullyBooted", Status="Fully Booted", Uptime="12", LastReload="12"),
         event("PeerStatus", ChannelType="PJSIP", Peer="PJSIP/seat1", PeerStatus="Reachable"),
@@ -241,7 +241,7 @@ async def test_given_unknown_or_unhandled_events_when_handled_then_they_are_igno
                                                               "abandon-then-leave"])
 async def test_given_caller_waits_25s_when_abandoning_then_outcome_abandoned_and_flags_false(
     events: CallEvents, store: CallStore, leave_first: bool
-):
+) -> None:
     leave = event("QueueCallerLeave", **caller_channel(), Queue="hotline", Position="1",
                   Count="0")
     abandon = event("QueueCallerAbandon", **caller_channel(), Queue="hotline", Position="1",
@@ -270,7 +270,7 @@ async def test_given_caller_waits_25s_when_abandoning_then_outcome_abandoned_and
 
 async def test_given_open_call_not_live_when_reconciling_then_it_is_closed_with_a_reason(
     settings: Settings, store: CallStore
-):
+) -> None:
     started = datetime(2026, 11, 24, 6, 26, 38, tzinfo=UTC)
     await store.update_call(UID, started_at=started, channel=CHANNEL)
     await store.update_call("1795501600.9", started_at=started, channel="PJSIP/sipp-00000009")
@@ -290,7 +290,7 @@ async def test_given_open_call_not_live_when_reconciling_then_it_is_closed_with_
 
 async def test_given_recordings_of_ended_call_when_reconciling_then_end_is_their_last_write(
     settings: Settings, store: CallStore, call_files: list[Path]
-):
+) -> None:
     started = datetime(2026, 11, 24, 6, 26, 38, tzinfo=UTC)
     last_write = started + timedelta(seconds=95)
     for path in call_files:
@@ -327,7 +327,7 @@ def orphan_files(settings: Settings) -> list[Path]:
 
 async def test_given_files_without_call_row_when_linking_then_call_not_seen_live_is_created(
     settings: Settings, store: CallStore
-):
+) -> None:
     orphan_files(settings)
 
     touched = await link_orphan_files(settings, store, set())
@@ -349,7 +349,7 @@ async def test_given_files_without_call_row_when_linking_then_call_not_seen_live
 
 async def test_given_files_linked_once_when_linking_again_then_nothing_is_duplicated(
     settings: Settings, store: CallStore
-):
+) -> None:
     orphan_files(settings)
     await link_orphan_files(settings, store, set())
 
@@ -363,7 +363,7 @@ async def test_given_files_linked_once_when_linking_again_then_nothing_is_duplic
 
 async def test_given_files_of_a_live_call_when_linking_then_call_stays_open(
     settings: Settings, store: CallStore
-):
+) -> None:
     orphan_files(settings)
 
     touched = await link_orphan_files(settings, store, {ORPHAN})
@@ -376,7 +376,7 @@ async def test_given_files_of_a_live_call_when_linking_then_call_stays_open(
 
 async def test_given_controller_reconnects_when_connected_then_orphans_are_linked_and_finalised(
     events: CallEvents, store: CallStore, settings: Settings
-):
+) -> None:
     orphan_files(settings)
 
     class Controller:
@@ -398,9 +398,17 @@ class RecordingHandler:
     def __init__(self) -> None:
         self.events: list[dict[str, str]] = []
         self.connected = 0
+        self.received = asyncio.Event()
 
     async def on_event(self, event: dict[str, str]) -> None:
         self.events.append(event)
+        self.received.set()
+
+    async def wait_for_event(self, name: str, *, within: float) -> None:
+        async with asyncio.timeout(within):
+            while not any(e.get("Event") == name for e in self.events):
+                self.received.clear()
+                await self.received.wait()
 
     async def on_connected(self, controller: Any) -> None:
         self.connected += 1
@@ -474,14 +482,14 @@ class FakeAmi:
                 writer.write(text.encode())
 
 
-async def test_given_controller_never_started_when_sending_then_ami_unavailable_at_once():
+async def test_given_controller_never_started_when_sending_then_ami_unavailable_at_once() -> None:
     controller = AmiController(settings=AmiSettings(), secret="x", handler=RecordingHandler())
 
     with pytest.raises(AmiUnavailable, match="Originate"):
         await asyncio.wait_for(controller.send({"Action": "Originate"}), 0.5)
 
 
-async def test_given_no_asterisk_listening_when_sending_then_ami_unavailable_at_once():
+async def test_given_no_asterisk_listening_when_sending_then_ami_unavailable_at_once() -> None:
     settings = AmiSettings(port=free_port(), connect_timeout=0.2)
     controller = AmiController(settings=settings, secret="x", handler=RecordingHandler())
     await controller.start(wait=False)
@@ -494,7 +502,7 @@ async def test_given_no_asterisk_listening_when_sending_then_ami_unavailable_at_
         await controller.stop()
 
 
-async def test_given_fake_ami_when_controller_connects_then_it_logs_in_and_forwards_events():
+async def test_given_fake_ami_when_connecting_then_controller_logs_in_and_forwards_events() -> None:
     port = free_port()
     ami = FakeAmi()
     await ami.start(port)
@@ -511,9 +519,7 @@ async def test_given_fake_ami_when_controller_connects_then_it_logs_in_and_forwa
         assert reply.get("Ping") == "Pong"
 
         ami.send_event(event("Newchannel", **caller_channel()))
-        async with asyncio.timeout(2):
-            while not any(e.get("Event") == "Newchannel" for e in handler.events):
-                await asyncio.sleep(0.01)
+        await handler.wait_for_event("Newchannel", within=2)
         assert [e["Event"] for e in handler.events] == ["FullyBooted", "Newchannel"]
         assert handler.events[1]["Uniqueid"] == UID
         assert handler.connected == 1
@@ -522,7 +528,7 @@ async def test_given_fake_ami_when_controller_connects_then_it_logs_in_and_forwa
         await ami.stop()
 
 
-async def test_given_controller_stopped_while_asterisk_down_when_asterisk_returns_then_no_reconnect():
+async def test_given_stopped_while_asterisk_down_when_asterisk_returns_then_no_reconnect() -> None:
     port = free_port()
     controller = AmiController(settings=AmiSettings(port=port, connect_timeout=0.2),
                                secret="x", handler=RecordingHandler())
@@ -540,7 +546,7 @@ async def test_given_controller_stopped_while_asterisk_down_when_asterisk_return
         await ami.stop()
 
 
-async def test_given_connection_lost_with_originate_in_flight_when_reconnected_then_not_resent():
+async def test_given_originate_in_flight_when_connection_drops_then_failed_not_resent() -> None:
     port = free_port()
     ami = FakeAmi(drop_on="originate")
     await ami.start(port)
@@ -558,9 +564,8 @@ async def test_given_connection_lost_with_originate_in_flight_when_reconnected_t
                                    "Priority": "1", "Async": "true"})
 
         assert time.monotonic() - started < 2  # failed at the disconnect, not at the timeout
-        async with asyncio.timeout(5):  # panoramisk reconnects and logs in again
-            while controller.logins < 2:
-                await asyncio.sleep(0.02)
+        await controller.wait_connected(5)  # panoramisk reconnects and logs in again
+        assert controller.logins == 2
         await asyncio.sleep(0.2)  # FullyBooted seen: held actions would be re-sent by now
         assert [a.get("Action") for a in ami.actions].count("Originate") == 1
         assert ami.connections == 2

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.config import SANDBOX_RECORDINGS, Settings
+from hotline.config import SANDBOX_RECORDINGS, AgiSettings, Settings, SipSettings
 from hotline.errors import SettingsError
 from hotline.telephony.asterisk_conf import TEMPLATE_NAMES, render_config, write_config
 
@@ -20,13 +20,10 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "asterisk-conf"
 def settings(tmp_path: Path) -> Settings:
     return Settings(
         home=tmp_path,
-        sip={
-            "hotline_number": "12345",
-            "seats": ["seat1", "seat2"],
-            "rtp_start": 21000,
-            "rtp_end": 22000,
-        },
-        agi={"host": "127.0.0.1", "port": 14573},
+        sip=SipSettings(
+            hotline_number="12345", seats=["seat1", "seat2"], rtp_start=21000, rtp_end=22000
+        ),
+        agi=AgiSettings(host="127.0.0.1", port=14573),
     )
 
 
@@ -43,7 +40,7 @@ def section(text: str, name: str) -> str:
     return "\n".join(out)
 
 
-def test_given_settings_when_rendering_then_every_template_is_rendered(settings: Settings):
+def test_given_settings_when_rendering_then_every_template_is_rendered(settings: Settings) -> None:
     files = render_config(settings, template_dir=TEMPLATES)
 
     assert set(files) == set(TEMPLATE_NAMES)
@@ -53,7 +50,7 @@ def test_given_settings_when_rendering_then_every_template_is_rendered(settings:
 
 def test_given_settings_when_rendering_then_dialplan_answers_the_hotline_number_over_agi(
     settings: Settings,
-):
+) -> None:
     files = render_config(settings, template_dir=TEMPLATES)
 
     dialplan = files["extensions.conf"]
@@ -62,7 +59,9 @@ def test_given_settings_when_rendering_then_dialplan_answers_the_hotline_number_
     assert f"HOTLINE_RECDIR={SANDBOX_RECORDINGS}" in dialplan
 
 
-def test_given_recordings_dir_when_rendering_then_dialplan_records_there(settings: Settings):
+def test_given_recordings_dir_when_rendering_then_dialplan_records_there(
+    settings: Settings
+) -> None:
     files = render_config(settings, recordings_dir="/srv/rec", template_dir=TEMPLATES)
 
     assert "HOTLINE_RECDIR=/srv/rec\n" in files["extensions.conf"]
@@ -70,7 +69,7 @@ def test_given_recordings_dir_when_rendering_then_dialplan_records_there(setting
 
 def test_given_seats_when_rendering_then_each_seat_endpoint_has_its_generated_password(
     settings: Settings, tmp_path: Path
-):
+) -> None:
     files = render_config(settings, template_dir=TEMPLATES)
 
     secrets = json.loads((tmp_path / "var" / "secrets.json").read_text())
@@ -88,21 +87,21 @@ def test_given_seats_when_rendering_then_each_seat_endpoint_has_its_generated_pa
 
 def test_given_generated_ami_secret_when_rendering_then_manager_conf_holds_it(
     settings: Settings,
-):
+) -> None:
     files = render_config(settings, template_dir=TEMPLATES)
 
     manager = section(files["manager.conf"], "hotline")
     assert f"secret={settings.ami_secret}" in manager
 
 
-def test_given_rtp_range_when_rendering_then_rtp_conf_uses_it(settings: Settings):
+def test_given_rtp_range_when_rendering_then_rtp_conf_uses_it(settings: Settings) -> None:
     files = render_config(settings, template_dir=TEMPLATES)
 
     assert "rtpstart=21000" in files["rtp.conf"]
     assert "rtpend=22000" in files["rtp.conf"]
 
 
-def test_given_rendering_twice_when_comparing_then_passwords_are_stable(settings: Settings):
+def test_given_rendering_twice_when_comparing_then_passwords_are_stable(settings: Settings) -> None:
     first = render_config(settings, template_dir=TEMPLATES)
     second = render_config(settings, template_dir=TEMPLATES)
 
@@ -111,7 +110,7 @@ def test_given_rendering_twice_when_comparing_then_passwords_are_stable(settings
 
 def test_given_template_with_undefined_variable_when_rendering_then_settings_error_names_it(
     settings: Settings, tmp_path: Path
-):
+) -> None:
     broken = tmp_path / "templates"
     shutil.copytree(TEMPLATES, broken)
     (broken / "rtp.conf").write_text("[general]\nrtpstart={{ no_such_setting }}\n")
@@ -125,14 +124,14 @@ def test_given_template_with_undefined_variable_when_rendering_then_settings_err
 
 def test_given_missing_template_folder_when_rendering_then_settings_error(
     settings: Settings, tmp_path: Path
-):
+) -> None:
     with pytest.raises(SettingsError, match="templates not found"):
         render_config(settings, template_dir=tmp_path / "nowhere")
 
 
 def test_given_rendered_files_when_writing_then_they_land_in_the_target(
     settings: Settings, tmp_path: Path
-):
+) -> None:
     files = render_config(settings, template_dir=TEMPLATES)
     target = tmp_path / "etc-asterisk"
 

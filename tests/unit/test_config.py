@@ -29,7 +29,7 @@ def load(tmp_path: Path, settings_file: Path | None = None, **overrides: object)
     return load_settings(settings_file, **overrides)
 
 
-def test_given_nothing_configured_when_loading_then_embedded_defaults_apply(tmp_path: Path):
+def test_given_nothing_configured_when_loading_then_embedded_defaults_apply(tmp_path: Path) -> None:
     settings = load(tmp_path)
 
     assert settings.home == tmp_path
@@ -47,7 +47,7 @@ def test_given_nothing_configured_when_loading_then_embedded_defaults_apply(tmp_
 
 def test_given_ami_port_in_environment_when_loading_then_it_overrides_the_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     monkeypatch.setenv("HOTLINE_AMI__PORT", "15038")
 
     settings = load(tmp_path)
@@ -56,7 +56,7 @@ def test_given_ami_port_in_environment_when_loading_then_it_overrides_the_defaul
     assert settings.ami.host == "127.0.0.1"  # the rest of the section keeps its defaults
 
 
-def test_given_yaml_settings_file_when_loading_then_its_values_apply(tmp_path: Path):
+def test_given_yaml_settings_file_when_loading_then_its_values_apply(tmp_path: Path) -> None:
     path = tmp_path / "hotline.yaml"
     path.write_text(
         "sip:\n  hotline_number: '12346'\n  seats: [alice, bob]\nqueue:\n  max_wait: 120\n"
@@ -72,7 +72,7 @@ def test_given_yaml_settings_file_when_loading_then_its_values_apply(tmp_path: P
 
 def test_given_settings_file_named_by_environment_when_loading_then_it_is_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     path = tmp_path / "other.yaml"
     path.write_text("agi:\n  port: 14573\n")
     monkeypatch.setenv("HOTLINE_SETTINGS_FILE", str(path))
@@ -82,7 +82,7 @@ def test_given_settings_file_named_by_environment_when_loading_then_it_is_read(
 
 def test_given_file_environment_and_overrides_when_loading_then_overrides_win_then_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     path = tmp_path / "hotline.yaml"
     path.write_text("ami:\n  port: 1001\n  username: from-file\nagi:\n  port: 1002\n")
     monkeypatch.setenv("HOTLINE_AMI__PORT", "2001")
@@ -97,7 +97,7 @@ def test_given_file_environment_and_overrides_when_loading_then_overrides_win_th
 
 def test_given_broken_settings_file_when_loading_then_settings_error_names_the_file(
     tmp_path: Path,
-):
+) -> None:
     path = tmp_path / "hotline.yaml"
     path.write_text("ami: [unclosed\n")
 
@@ -107,7 +107,7 @@ def test_given_broken_settings_file_when_loading_then_settings_error_names_the_f
 
 def test_given_settings_file_that_is_not_a_mapping_when_loading_then_settings_error(
     tmp_path: Path,
-):
+) -> None:
     path = tmp_path / "hotline.yaml"
     path.write_text("- just\n- a list\n")
 
@@ -115,12 +115,12 @@ def test_given_settings_file_that_is_not_a_mapping_when_loading_then_settings_er
         load(tmp_path, path)
 
 
-def test_given_unknown_field_when_loading_then_settings_error(tmp_path: Path):
+def test_given_unknown_field_when_loading_then_settings_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="invalid settings"):
         load(tmp_path, amii={"port": 1})
 
 
-def test_given_blank_secret_when_loading_then_settings_error(tmp_path: Path):
+def test_given_blank_secret_when_loading_then_settings_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="secret"):
         load(tmp_path, ami={"secret": "   "})
 
@@ -130,7 +130,7 @@ def test_given_blank_secret_when_loading_then_settings_error(tmp_path: Path):
 
 def test_given_no_secret_when_asked_then_random_secret_is_persisted_with_mode_0600(
     tmp_path: Path,
-):
+) -> None:
     settings = load(tmp_path)
 
     secret = settings.ami_secret
@@ -144,7 +144,7 @@ def test_given_no_secret_when_asked_then_random_secret_is_persisted_with_mode_06
 
 def test_given_secret_generated_when_loading_again_then_the_same_secret_is_used(
     tmp_path: Path,
-):
+) -> None:
     first = load(tmp_path).ami_secret
 
     second = load(tmp_path).ami_secret
@@ -152,7 +152,7 @@ def test_given_secret_generated_when_loading_again_then_the_same_secret_is_used(
     assert second == first
 
 
-def test_given_two_fresh_homes_when_asked_then_their_secrets_differ(tmp_path: Path):
+def test_given_two_fresh_homes_when_asked_then_their_secrets_differ(tmp_path: Path) -> None:
     one = load(tmp_path, home=tmp_path / "a").ami_secret
     two = load(tmp_path, home=tmp_path / "b").ami_secret
 
@@ -161,7 +161,7 @@ def test_given_two_fresh_homes_when_asked_then_their_secrets_differ(tmp_path: Pa
 
 def test_given_explicit_secret_when_asked_then_it_is_used_and_nothing_is_written(
     tmp_path: Path,
-):
+) -> None:
     settings = load(tmp_path, ami={"secret": "chosen-by-admin"})
 
     assert settings.ami_secret == "chosen-by-admin"
@@ -170,7 +170,7 @@ def test_given_explicit_secret_when_asked_then_it_is_used_and_nothing_is_written
 
 def test_given_unreadable_secrets_file_when_asked_then_settings_error_names_it(
     tmp_path: Path,
-):
+) -> None:
     (tmp_path / "var").mkdir()
     (tmp_path / "var" / "secrets.json").write_text("{not json")
 
@@ -180,7 +180,7 @@ def test_given_unreadable_secrets_file_when_asked_then_settings_error_names_it(
 
 def test_given_non_loopback_ami_host_without_secret_when_loading_then_settings_error(
     tmp_path: Path,
-):
+) -> None:
     with pytest.raises(SettingsError, match="10.0.0.5"):
         load(tmp_path, ami={"host": "10.0.0.5"})
 
@@ -188,11 +188,11 @@ def test_given_non_loopback_ami_host_without_secret_when_loading_then_settings_e
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
 def test_given_loopback_ami_host_without_secret_when_loading_then_accepted(
     tmp_path: Path, host: str
-):
+) -> None:
     assert load(tmp_path, ami={"host": host}).ami.host == host
 
 
-def test_given_non_loopback_ami_host_with_secret_when_loading_then_accepted(tmp_path: Path):
+def test_given_non_loopback_ami_host_with_secret_when_loading_then_accepted(tmp_path: Path) -> None:
     settings = load(tmp_path, ami={"host": "10.0.0.5", "secret": "s3cret"})
 
     assert settings.ami_secret == "s3cret"
@@ -203,7 +203,7 @@ def test_given_non_loopback_ami_host_with_secret_when_loading_then_accepted(tmp_
 
 def test_given_sandbox_mode_when_translating_recording_path_then_host_and_chroot_paths_map(
     tmp_path: Path,
-):
+) -> None:
     settings = load(tmp_path)
     host_file = tmp_path / "recordings" / "2026" / "11" / "24" / "1795501598.2-full.wav"
     ast_file = f"{SANDBOX_RECORDINGS}/2026/11/24/1795501598.2-full.wav"
@@ -215,7 +215,7 @@ def test_given_sandbox_mode_when_translating_recording_path_then_host_and_chroot
 
 def test_given_sandbox_mode_when_translating_prompt_path_then_host_and_chroot_paths_map(
     tmp_path: Path,
-):
+) -> None:
     settings = load(tmp_path)
     host_file = tmp_path / "var" / "prompts" / "abc.wav"
 
@@ -226,7 +226,7 @@ def test_given_sandbox_mode_when_translating_prompt_path_then_host_and_chroot_pa
 
 def test_given_path_outside_known_folders_when_translating_then_it_is_unchanged(
     tmp_path: Path,
-):
+) -> None:
     settings = load(tmp_path)
 
     assert settings.host_path("/var/lib/asterisk/sounds/en/beep") == Path(
@@ -239,7 +239,7 @@ def test_given_path_outside_known_folders_when_translating_then_it_is_unchanged(
     assert settings.asterisk_path(tmp_path / "elsewhere.wav") == str(tmp_path / "elsewhere.wav")
 
 
-def test_given_system_mode_when_translating_then_asterisk_uses_host_paths(tmp_path: Path):
+def test_given_system_mode_when_translating_then_asterisk_uses_host_paths(tmp_path: Path) -> None:
     settings = load(tmp_path, asterisk={"mode": "system"})
     host_file = tmp_path / "recordings" / "2026" / "x-full.wav"
 
