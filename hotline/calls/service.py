@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,13 +58,16 @@ class CallEvents:
         self._finalizers: set[asyncio.Task[None]] = set()
 
     async def on_connected(self, controller: Any) -> None:
+        # Files first, channels second: a call that starts in between has no file in the
+        # snapshot, so it can never be mistaken for one that ended while we were away.
+        files = await asyncio.to_thread(recent_files, self.settings)
         try:
             live = {c.get("Uniqueid", "") for c in await controller.channels()}
         except Exception:
             log.exception("AMI resync: could not list channels")
             return
         await reconcile(settings=self.settings, store=self.store, live_channels=live,
-                        finalize=self.finalize_later)
+                        finalize=self.finalize_later, files=files)
 
     async def on_event(self, event: dict[str, str]) -> None:
         name = event.get("Event", "")
@@ -104,6 +108,7 @@ class CallEvents:
         if uid not in self.tracked:
             return
         self.tracked.discard(uid)
+        log.info("call %s hung up: %s", uid, event)
         cause = event.get("Cause", "")
         await self.store.update_call(
             uid, ended_at=utcnow(), hangup_cause=int(cause) if cause.isdigit() else None,
@@ -145,6 +150,7 @@ class CallEvents:
 
     # recordings ---------------------------------------------------------------------
     def finalize_later(self, uid: str) -> None:
+        log.info("finalising the recordings of %s once they stop growing", uid)
         task = asyncio.create_task(self.finalize(uid), name=f"finalize-{uid}")
         self._finalizers.add(task)
         task.add_done_callback(self._finalizers.discard)
@@ -169,8 +175,15 @@ async def finalize_recordings(*, settings: Settings, store: CallStore, uid: str)
         if rec.complete:
             continue
         path = settings.recordings_dir / rec.path
-        await wait_until_settled(path, settle=settle, timeout=settle * 4 + 10)
-        info = await asyncio.to_thread(inspect, path)
+        deadline = time.monotonic() + settle * 4 + 15
+        while True:
+            await wait_until_settled(path, settle=settle, timeout=max(deadline - time.monotonic(),
+                                                                      settle + 0.5))
+            info = await asyncio.to_thread(inspect, path)
+            if info.problem is None or time.monotonic() >= deadline:
+                break
+        log.info("recording %s of call %s: %s s, %s", rec.kind, uid, info.duration_seconds,
+                 info.problem or "complete")
 
         def save(session: Session, rec_id: int | None = rec.id, info: Any = info) -> None:
             row = session.get(Recording, rec_id)
@@ -185,7 +198,7 @@ async def finalize_recordings(*, settings: Settings, store: CallStore, uid: str)
 
 
 async def reconcile(*, settings: Settings, store: CallStore, live_channels: set[str],
-                    finalize: Any) -> None:
+                    finalize: Any, files: list[Path] | None = None) -> None:
     """Close calls that ended while we were away and link recordings we did not see made."""
     now = utcnow()
     for call in await asyncio.to_thread(store.open_calls):
@@ -194,24 +207,32 @@ async def reconcile(*, settings: Settings, store: CallStore, live_channels: set[
         await store.update_call(call.uniqueid, ended_at=_last_activity(settings, call) or now,
                                 hangup_cause_text="ended while the controller was away")
         finalize(call.uniqueid)
-    for uid in await link_orphan_files(settings, store, live_channels):
+    for uid in await link_orphan_files(settings, store, live_channels, files=files):
         finalize(uid)
 
 
+def recent_files(settings: Settings, *, days: int = 3) -> list[Path]:
+    """Recording files of the last ``days`` day folders: what the controller can have missed
+    while it was down, not years of archive."""
+    root = settings.recordings_dir
+    today = utcnow().date()
+    folders = [root / (today - timedelta(days=n)).strftime("%Y/%m/%d") for n in range(days)]
+    return sorted(p for folder in folders if folder.is_dir() for p in folder.glob("*.wav"))
+
+
 async def link_orphan_files(settings: Settings, store: CallStore, live: set[str],
-                            *, days: int = 3) -> list[str]:
+                            *, days: int = 3, files: list[Path] | None = None) -> list[str]:
     """Create call rows (seen_live=False) and recording rows for files Asterisk made alone.
 
-    Only the day folders of the last ``days`` days are scanned: what the controller can have
-    missed while it was down, not years of archive.
+    Returns the calls whose recordings should be finalised now: those that are over. A call
+    still open in our records is left to its hang-up (or to ``reconcile`` closing it).
     """
     root = settings.recordings_dir
     touched: list[str] = []
-    today = utcnow().date()
-    folders = [root / (today - timedelta(days=n)).strftime("%Y/%m/%d") for n in range(days)]
+    snapshot = recent_files(settings, days=days) if files is None else files
 
     def fn(session: Session) -> None:
-        files = sorted(p for folder in folders if folder.is_dir() for p in folder.glob("*.wav"))
+        files = snapshot
         names = [p.relative_to(root).as_posix() for p in files]
         known = set(session.exec(select(Recording.path).where(
             col(Recording.path).in_(names))).all()) if names else set()
@@ -232,7 +253,7 @@ async def link_orphan_files(settings: Settings, store: CallStore, live: set[str]
                 log.info("linked recordings of call %s that the controller missed", uid)
             store.add_recording_sync(session, uid, kind=kind if kind in STANDARD_KINDS else
                                      "message", name=kind, path=rel, started_at=call.started_at)
-            if uid not in live and uid not in touched:
+            if uid not in live and call.ended_at is not None and uid not in touched:
                 touched.append(uid)
 
     await store._run(fn)

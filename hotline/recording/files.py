@@ -57,6 +57,9 @@ def inspect(path: Path) -> AudioInfo:
     problem = None
     if size + 1 < expected:
         problem = f"truncated: header says {expected} bytes, file has {size}"
+    elif size > expected + 64:
+        # Asterisk writes the sizes into the header when it closes the file.
+        problem = f"header not finalised: it says {expected} bytes, file has {size}"
     return AudioInfo(size, frames / rate, problem)
 
 

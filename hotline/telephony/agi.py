@@ -299,7 +299,7 @@ class AgiCallChannel:
         return QueueOutcome(QueueStatus.NO_SEAT)
 
     async def dial(self, *, target: str, timeout: int) -> DialOutcome:
-        await self.request.command(f"EXEC Dial {_quote(f'{target},{timeout}')}")
+        await self.request.command(f"EXEC Dial {_quote(f'{target},{timeout},g')}")
         status = await self.request.get_variable("DIALSTATUS")
         mapping = {
             "ANSWER": DialStatus.ANSWERED,

@@ -437,7 +437,7 @@ async def test_given_dialstatus_when_dial_returns_then_outcome_is_mapped(
     agi: Harness, dialstatus: str, expected: DialStatus
 ) -> None:
     outcome, _ = await agi.converse(transfer_to_120, [
-        Step('EXEC Dial "PJSIP/e120,30"', "200 result=0"),
+        Step('EXEC Dial "PJSIP/e120,30,g"', "200 result=0"),
         Step("GET VARIABLE DIALSTATUS", f"200 result=1 ({dialstatus})"),
     ])
 
@@ -467,13 +467,13 @@ async def test_given_app_error_and_dead_channel_when_dialling_then_caller_hung_u
     agi: Harness,
 ) -> None:
     outcome, commands = await agi.converse(keep_going_after_hangup, [
-        Step('EXEC Dial "PJSIP/e120,30"', "200 result=-1"),
+        Step('EXEC Dial "PJSIP/e120,30,g"', "200 result=-1"),
         Step("CHANNEL STATUS", DEAD_CHANNEL),
     ])
 
     assert isinstance(outcome, CallerHungUp)
     assert "PJSIP/sipp-00000001" in str(outcome)
-    assert commands == ['EXEC Dial "PJSIP/e120,30"', "CHANNEL STATUS"]  # nothing afterwards
+    assert commands == ['EXEC Dial "PJSIP/e120,30,g"', "CHANNEL STATUS"]  # nothing afterwards
 
 
 async def test_given_app_error_on_live_channel_when_dialling_then_agi_error_not_hang_up(
@@ -487,7 +487,7 @@ async def test_given_app_error_on_live_channel_when_dialling_then_agi_error_not_
         raise AssertionError("dial did not raise")
 
     (error, played), _ = await agi.converse(dial_then_play, [
-        Step('EXEC Dial "PJSIP/e120,30"', "200 result=-1"),
+        Step('EXEC Dial "PJSIP/e120,30,g"', "200 result=-1"),
         Step("CHANNEL STATUS", "200 result=6"),
         Step(f'STREAM FILE {PROMPTS}/sorry ""', "200 result=0 endpos=8000"),
     ])
