@@ -111,7 +111,12 @@ class AgiServer(fast_agi.Application):  # type: ignore[misc]
     """panoramisk's Application with a robust connection handler and async-only routes."""
 
     def __init__(self, *, host: str, port: int, header_timeout: float) -> None:
-        super().__init__()
+        # Not Application.__init__: it calls asyncio.get_event_loop(), which outside a running
+        # loop creates one that nobody closes. The server runs on the loop that calls start().
+        dict.__init__(self)
+        self.default_encoding = "utf-8"
+        self.loop = None
+        self._route = OrderedDict()
         self.host = host
         self.port = port
         self.header_timeout = header_timeout

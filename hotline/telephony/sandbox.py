@@ -60,7 +60,7 @@ class Sandbox:
         self.pid_file = self.state_dir / "asterisk.pid"
         self.log_file = self.state_dir / "asterisk.out"
         self.cache = settings.sandbox.cache_dir / f"asterisk-{settings.sandbox.suite}"
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._child: int | None = None  # Asterisk's PID when this process started it
 
     # building ------------------------------------------------------------------------
     def build(self) -> Path:
@@ -145,6 +145,8 @@ class Sandbox:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
+        if self._reaped(pid):
+            return None
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -155,6 +157,18 @@ class Sandbox:
             return None
         return pid if b"asterisk" in cmdline else None
 
+    def _reaped(self, pid: int) -> bool:
+        """True when ``pid`` was our child and has exited (collects the zombie)."""
+        if pid != self._child:
+            return False
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return True
+        if done:
+            self._child = None
+        return bool(done)
+
     def up(self) -> SandboxStatus:
         if os.geteuid() != 0:
             raise SandboxError("the Asterisk sandbox needs root (chroot, bind mounts)")
@@ -164,17 +178,21 @@ class Sandbox:
             self._mount()
             for stale in ("var/run/asterisk/asterisk.ctl", "var/run/asterisk/asterisk.pid"):
                 (self.root / stale).unlink(missing_ok=True)
-            out = open(self.log_file, "ab")  # noqa: SIM115 - handed to the child
-            proc = subprocess.Popen(
+            # posix_spawn, not Popen: Asterisk outlives this object (and `hotline` itself).
+            pid = os.posix_spawnp(
+                "chroot",
                 ["chroot", str(self.root), "/usr/sbin/asterisk", "-f"],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                os.environ,
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_OPEN, 1, str(self.log_file),
+                     os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644),
+                    (os.POSIX_SPAWN_DUP2, 1, 2),
+                ],
+                setsid=True,
             )
-            out.close()
-            self._proc = proc
-            self.pid_file.write_text(str(proc.pid))
+            self._child = pid
+            self.pid_file.write_text(str(pid))
         self.wait_booted()
         return self.status()
 
@@ -198,8 +216,7 @@ class Sandbox:
         deadline = time.monotonic() + self.settings.sandbox.boot_timeout
         last_error = "not started"
         while time.monotonic() < deadline:
-            exited = self._proc.poll() is not None if self._proc else self._pid() is None
-            if exited:
+            if self._pid() is None:
                 raise SandboxError(f"Asterisk exited during start-up:\n{self._log_tail()}")
             try:
                 if ami_fully_booted(self.settings, timeout=2.0):
