@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,6 +32,7 @@ from hotline.config import Settings
 from hotline.db import make_engine, migrate
 from hotline.ivr.loader import load_flows
 from hotline.ivr.runner import FlowRunner
+from hotline.prompts.sounds import build_zh_sounds
 from hotline.prompts.store import PromptStore
 from hotline.telephony.agi import AgiServer
 from hotline.telephony.ami import AmiController
@@ -82,6 +84,8 @@ class Hotline:
 
     async def start(self) -> None:
         migrate(self.engine)
+        await asyncio.to_thread(build_zh_sounds, self.prompts, self.settings.zh_sounds_dir,
+                                hold_text=self.settings.queue.hold_text)
         await self.agi.start()
         await self.ami.start()
 

@@ -63,6 +63,7 @@ def _flows(args: argparse.Namespace, settings: Settings) -> int:
 def _prompts(args: argparse.Namespace, settings: Settings) -> int:
     from hotline.app import build_prompt_store
     from hotline.ivr.loader import load_flows
+    from hotline.prompts.sounds import build_zh_sounds
     from hotline.prompts.store import flow_prompts
 
     flows, errors = load_flows(settings.flows_dir)
@@ -71,6 +72,8 @@ def _prompts(args: argparse.Namespace, settings: Settings) -> int:
     store = build_prompt_store(settings)
     rendered, cached = store.build(p for flow in flows.values() for p in flow_prompts(flow))
     print(f"prompts: {rendered} rendered, {cached} already cached, in {store.folder}")
+    written = build_zh_sounds(store, settings.zh_sounds_dir, hold_text=settings.queue.hold_text)
+    print(f"Mandarin queue sounds and digits: {written} updated in {settings.zh_sounds_dir}")
     return 1 if errors else 0
 
 
@@ -146,6 +149,23 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _print_call(row: dict[str, object]) -> None:
+    print(json.dumps(row, ensure_ascii=False, indent=2))
+
+
+def _call(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.demo import place_demo_call
+
+    record = place_demo_call(settings, to=args.to, keys=args.keys or "",
+                             wav=Path(args.say) if args.say else None, text=args.text)
+    if record is None:
+        print("the call was placed, but no record of it was found: is the controller running "
+              "(make run) with the same database?", file=sys.stderr)
+        return 1
+    _print_call(record)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
     parser.add_argument("--settings", type=Path, help="YAML settings file")
@@ -174,6 +194,14 @@ def build_parser() -> argparse.ArgumentParser:
     prompts = sub.add_parser("prompts", help="prompt audio")
     prompts.add_argument("prompts_action", choices=["build"])
     prompts.set_defaults(handler=_prompts)
+
+    call = sub.add_parser("call", help="place a demo call with a SIP soft phone")
+    call.add_argument("--to", default="12345", help="number to call (default 12345)")
+    call.add_argument("--keys", help="keys to press, one after each prompt")
+    say = call.add_mutually_exclusive_group()
+    say.add_argument("--say", metavar="FILE.wav", help="speak this recording as the message")
+    say.add_argument("--text", help="speak this text (espeak-ng) as the message")
+    call.set_defaults(handler=_call)
 
     calls = sub.add_parser("calls", help="call records")
     calls.add_argument("calls_action", choices=["list"])

@@ -86,6 +86,11 @@ class QueueSettings(BaseModel):
     max_wait: int = 300
     ring_seconds: int = 15
     announce_frequency: int = 30
+    # Played every `periodic_frequency` seconds to waiting callers (sounds/zh).
+    hold_text: str = (
+        "感谢您的耐心等待。等待期间，常见问题请按1，留言请按2，预约回电请按3，紧急情况请按9。"
+    )
+    periodic_frequency: int = 20
     # Keys that take a waiting caller out of the queue (to self-service, a message, a call
     # back, emergency): the flows' queue exit keys must be among them.
     exit_keys: str = "1239"
@@ -102,6 +107,7 @@ class AsteriskSettings(BaseModel):
 # Paths of the project's folders as Asterisk sees them inside the sandbox (bind mounts).
 SANDBOX_RECORDINGS = "/var/spool/hotline/recordings"
 SANDBOX_PROMPTS = "/var/lib/hotline/prompts"
+SANDBOX_SOUNDS_ZH = "/usr/share/asterisk/sounds/zh"
 
 
 class SandboxSettings(BaseModel):
@@ -187,6 +193,11 @@ class Settings(BaseSettings):
     @property
     def sandbox_root(self) -> Path:
         return self.sandbox.root or self.var_dir / "sandbox" / "root"
+
+    @property
+    def zh_sounds_dir(self) -> Path:
+        """Mandarin versions of Asterisk's own sounds (queue announcements, digits)."""
+        return self.prompts_dir / "sounds" / "zh"
 
     @property
     def recordings_dir(self) -> Path:

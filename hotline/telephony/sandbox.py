@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotline.config import SANDBOX_PROMPTS, SANDBOX_RECORDINGS, Settings
+from hotline.config import SANDBOX_PROMPTS, SANDBOX_RECORDINGS, SANDBOX_SOUNDS_ZH, Settings
 from hotline.errors import SandboxError
 from hotline.telephony.asterisk_conf import render_config, write_config
 
@@ -110,6 +110,7 @@ class Sandbox:
         return [
             (self.settings.recordings_dir, self.root / SANDBOX_RECORDINGS.lstrip("/")),
             (self.settings.prompts_dir, self.root / SANDBOX_PROMPTS.lstrip("/")),
+            (self.settings.zh_sounds_dir, self.root / SANDBOX_SOUNDS_ZH.lstrip("/")),
         ]
 
     def _mounted(self, target: Path) -> bool:

@@ -20,7 +20,7 @@ from hotline.ivr.ports import Prompt
 from hotline.prompts.store import PromptStore
 from hotline.recording.files import inspect, rms_level
 from hotline.telephony.asterisk_conf import phone_password
-from hotline.telephony.phone import PhoneCall, SoftPhone, sine_tone, wav_to_phone_audio
+from hotline.telephony.phone import PhoneCall, SoftPhone, rms, sine_tone, wav_to_phone_audio
 
 from .conftest import RunningHotline
 
@@ -246,7 +246,11 @@ def test_given_caller_waiting_when_presses_2_then_leaves_queue_for_a_message(
         call = caller.call("12345", timeout=10)
         wait(lambda v: v.call.queue_joined_at is not None, timeout=40, what="waiting in queue")
         seat.wait_for_incoming(timeout=10)  # the seat rings, nobody picks up
-        time.sleep(1.0)
+        # After a ring cycle (15 s) app_queue tells the caller, in Mandarin (language zh),
+        # their position and the keys they may press.
+        waiting_since = time.monotonic()
+        time.sleep(21.0)
+        heard_waiting = call.received_audio(since=waiting_since)
         leave_message(wait, call, speech)
         call.wait_until_ended(timeout=30)
 
@@ -254,11 +258,15 @@ def test_given_caller_waiting_when_presses_2_then_leaves_queue_for_a_message(
     assert view.call.ivr_path == ["welcome", "staffed", "queue", "leave_message",
                                   "message_thanks"]
     assert view.call.queue_outcome == "self_service"
-    assert view.call.queue_wait_seconds is not None and view.call.queue_wait_seconds >= 1
+    assert view.call.queue_wait_seconds is not None and view.call.queue_wait_seconds >= 15
     assert view.call.answered_within_15s is False
     queue_step = next(s for s in view.steps if s.node == "queue")
     assert queue_step.outcome == "exit_key" and queue_step.keys == "2"
     assert_message_holds_speech(running, view, speech)
+    # While waiting, the caller heard Asterisk's Mandarin announcements (position, key
+    # hints): seconds of speech, where a queue without them sends nothing at all.
+    assert len(heard_waiting) >= 3 * 8000, len(heard_waiting) / 8000
+    assert rms(heard_waiting) > 5
 
 
 def test_recordings_live_under_the_day_folder(make_hotline: Callable[..., RunningHotline],
