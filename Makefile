@@ -45,6 +45,7 @@ bench-calls: system-deps venv
 
 lint: venv
 	$(BIN)/ruff check hotline tests
+	$(BIN)/mypy hotline
 
 clean:
 	-$(BIN)/hotline asterisk sandbox down

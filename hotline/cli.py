@@ -107,8 +107,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from hotline.app import build_app, build_prompt_store
-    from hotline.prompts.store import flow_prompts
     from hotline.ivr.loader import load_flows
+    from hotline.prompts.store import flow_prompts
     from hotline.telephony.sandbox import Sandbox
 
     sandbox = Sandbox(settings) if settings.asterisk.mode == "sandbox" else None
@@ -120,11 +120,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"prompts: {rendered} rendered, {cached} cached")
     if sandbox is not None:
         print(f"Asterisk sandbox: {sandbox.up().describe()}")
+    sip = settings.sip
     try:
         print(f"""
   hotline is up
   number to call : {settings.sip.hotline_number}
-  SIP address    : sip:{settings.sip.hotline_number}@{settings.sip.bind_host}:{settings.sip.port} (UDP)
+  SIP address    : sip:{sip.hotline_number}@{sip.bind_host}:{sip.port} (UDP)
   console        : http://{settings.web.host}:{settings.web.port}/
   demo call      : .venv/bin/hotline call --to {settings.sip.hotline_number} --keys 2
   Ctrl-C stops everything.

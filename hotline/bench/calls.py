@@ -64,7 +64,7 @@ def _seconds(hotline: Hotline, prompt: Prompt) -> float:
 
 def _timings(hotline: Hotline) -> tuple[int, int]:
     """Milliseconds after answer to press 2, and from 2 to start speaking."""
-    nodes: dict[str, Any] = hotline.flows["default"].nodes
+    nodes: Any = hotline.flows["default"].nodes
     before_menu = sum(_seconds(hotline, nodes[n].prompt) for n in
                       ("welcome", "queue", "no_seat_notice"))
     to_record = _seconds(hotline, nodes["leave_message"].prompt)
@@ -90,7 +90,7 @@ class ControllerThread:
 
 def install_plain_menu(sandbox: Sandbox, hotline: Hotline) -> None:
     """The same menu in plain dialplan, on PLAIN_NUMBER (the reference for CPU per call)."""
-    nodes: dict[str, Any] = hotline.flows["default"].nodes
+    nodes: Any = hotline.flows["default"].nodes
     name = {n: hotline.prompts.asterisk_name(nodes[n].prompt) for n in
             ("welcome", "queue", "no_seat_notice", "self_service", "leave_message",
              "message_thanks")}

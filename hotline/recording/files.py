@@ -69,7 +69,7 @@ async def wait_until_settled(path: Path, *, settle: float, timeout: float) -> bo
     last_size, stable_since = -1, time.monotonic()
     while time.monotonic() < deadline:
         try:
-            size = path.stat().st_size
+            size = path.stat().st_size  # noqa: ASYNC240 - one stat per poll
         except FileNotFoundError:
             size = -1
         now = time.monotonic()
@@ -95,4 +95,4 @@ def rms_level(path: Path, *, start: float = 0.0, end: float | None = None) -> fl
     samples = array.array("h", data)
     if not samples:
         return 0.0
-    return (sum(s * s for s in samples) / len(samples)) ** 0.5 / 32768.0
+    return float((sum(s * s for s in samples) / len(samples)) ** 0.5 / 32768.0)

@@ -64,13 +64,13 @@ class AgiRequest(fast_agi.Request):  # type: ignore[misc]
 
     @property
     def channel(self) -> str:
-        return self.headers.get("agi_channel", "?")
+        return str(self.headers.get("agi_channel", "?"))
 
     async def command(self, line: str) -> dict[str, Any]:
         if self.dead:
             raise CallerHungUp(f"{self.channel}: caller already hung up, not sending {line!r}")
-        verb = " ".join(line.split()[:2]) if line.startswith(("GET", "SET", "STREAM", "RECORD",
-                                                               "CHANNEL", "WAIT")) else line.split()[0]
+        two_words = ("GET", "SET", "STREAM", "RECORD", "CHANNEL", "WAIT")
+        verb = " ".join(line.split()[:2 if line.startswith(two_words) else 1])
         started = time.perf_counter()
         try:
             result: dict[str, Any] = await self.send_command(line)
@@ -116,7 +116,7 @@ class AgiServer(fast_agi.Application):  # type: ignore[misc]
         dict.__init__(self)
         self.default_encoding = "utf-8"
         self.loop = None
-        self._route = OrderedDict()
+        self._route: OrderedDict[str, Route] = OrderedDict()
         self.host = host
         self.port = port
         self.header_timeout = header_timeout

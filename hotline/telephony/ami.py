@@ -92,7 +92,7 @@ class AmiController:
         if self.manager is not None:
             self.manager.close()
             # panoramisk schedules a reconnect on close; stop it from running again.
-            self.manager.connect = lambda *a, **k: None  # type: ignore[method-assign]
+            self.manager.connect = lambda *a, **k: None
             self.manager = None
         self.connected = False
         if self._worker is not None:

@@ -182,8 +182,9 @@ def run_sipp(scenario: str, *, calls: int, concurrent: int, port: int, number: s
             raise TelephonyError(f"sipp did not finish in {timeout + 30:.0f} s") from exc
         stats = _last_stats(Path(tmp) / "stat.csv")
     out = proc.stdout + proc.stderr
-    return SippResult(proc.returncode, int(stats.get("SuccessfulCall(C)", _grab(out, "Successful call")) or 0),
-                      int(stats.get("FailedCall(C)", _grab(out, "Failed call")) or 0), out, stats)
+    successful = int(stats.get("SuccessfulCall(C)", _grab(out, "Successful call")) or 0)
+    failed = int(stats.get("FailedCall(C)", _grab(out, "Failed call")) or 0)
+    return SippResult(proc.returncode, successful, failed, out, stats)
 
 
 def _last_stats(path: Path) -> dict[str, str]:
