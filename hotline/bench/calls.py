@@ -76,6 +76,13 @@ class ControllerThread:
         self.hotline = Hotline(settings)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.bench_events: list[dict[str, str]] = []
+
+        async def on_userevent(event: dict[str, str]) -> None:
+            if event.get("UserEvent") == "HotlineBench":
+                self.bench_events.append(event)
+
+        self.hotline.events.on_userevent = on_userevent  # type: ignore[attr-defined]
 
     def __enter__(self) -> ControllerThread:
         self.thread.start()
@@ -109,14 +116,15 @@ def install_plain_menu(sandbox: Sandbox, hotline: Hotline) -> None:
         f"Read(KEY,{name['self_service']},1,,2,6)",
         f"Playback({name['leave_message']})",
         f"Record({rec}-message.wav,5,120,k)",
+        "UserEvent(HotlineBench,Key: ${KEY},Record: ${RECORD_STATUS})",
         f"Playback({name['message_thanks']})",
         "Hangup()",
     ]
-    sandbox.cli(f"dialplan remove extension {PLAIN_NUMBER}@hotline-in")
+    lines = ["; written by make bench-calls", "[hotline-in](+)"]
     for priority, app in enumerate(steps, start=1):
-        app_name, _, args = app.partition("(")
-        sandbox.cli(f'dialplan add extension {PLAIN_NUMBER},{priority},{app_name},"{args[:-1]}" '
-                    "into hotline-in")
+        lines.append(f"exten => {PLAIN_NUMBER},{priority},{app}")
+    (sandbox.root / "etc/asterisk/extensions_bench.conf").write_text("\n".join(lines) + "\n")
+    sandbox.cli("dialplan reload")
 
 
 def run_once(*, mode: str, n: int, sandbox: Sandbox, controller: ControllerThread,
@@ -124,6 +132,7 @@ def run_once(*, mode: str, n: int, sandbox: Sandbox, controller: ControllerThrea
     hotline = controller.hotline
     before_calls = {v.call.uniqueid for v in hotline.store.recent(limit=100_000)}
     hotline.agi.stats.samples.clear()
+    controller.bench_events.clear()
     scenario = caller_scenario([Pause(first_key_ms), Digit("2"), Pause(speak_ms), Speech(),
                                 Digit("#")], hang_up=False)
     pid = sandbox.status().pid
@@ -143,11 +152,9 @@ def run_once(*, mode: str, n: int, sandbox: Sandbox, controller: ControllerThrea
             digits_seen += any(s.detail.get("ended_by") == "key" for s in view.steps
                                if s.node == "leave_message")
     else:
-        day = time.strftime("%Y/%m/%d", time.gmtime())
-        folder = hotline.settings.recordings_dir / day
-        recent = [p for p in folder.glob("*-message.wav") if p.stat().st_mtime >= time.time()
-                  - (wall1 - wall0) - 5]
-        digits_seen = 2 * len(recent)  # Read() took 2, Record() ended on # (else no file)
+        # the plain dialplan reports what it got in a UserEvent after each message
+        digits_seen = sum((e.get("Key") == "2") + (e.get("Record") == "DTMF")
+                          for e in controller.bench_events)
     non_media = [s for verb, samples in hotline.agi.stats.samples.items()
                  if not verb.startswith(MEDIA_VERBS) for s in samples]
     p50 = p99 = None
