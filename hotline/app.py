@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Any
@@ -112,12 +112,14 @@ class Hotline:
         }
 
 
-def build_app(settings: Settings) -> FastAPI:
+def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None) -> FastAPI:
     hotline = Hotline(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await hotline.start()
+        if on_ready is not None:
+            on_ready()
         try:
             yield
         finally:

@@ -121,17 +121,20 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if sandbox is not None:
         print(f"Asterisk sandbox: {sandbox.up().describe()}")
     sip = settings.sip
-    try:
+
+    def ready() -> None:
         print(f"""
   hotline is up
-  number to call : {settings.sip.hotline_number}
+  number to call : {sip.hotline_number}
   SIP address    : sip:{sip.hotline_number}@{sip.bind_host}:{sip.port} (UDP)
   console        : http://{settings.web.host}:{settings.web.port}/
-  demo call      : .venv/bin/hotline call --to {settings.sip.hotline_number} --keys 2
+  demo call      : .venv/bin/hotline call --to {sip.hotline_number} --keys 2 --text "路灯坏了"
   Ctrl-C stops everything.
 """, flush=True)
-        uvicorn.run(build_app(settings), host=settings.web.host, port=settings.web.port,
-                    log_level="info")
+
+    try:
+        uvicorn.run(build_app(settings, on_ready=ready), host=settings.web.host,
+                    port=settings.web.port, log_level="warning")
     finally:
         if sandbox is not None:
             sandbox.down()

@@ -35,6 +35,9 @@ class StoreStepLog:
         self.store = store
 
     async def on_step(self, call_id: str, step: StepRecord) -> None:
+        took = (step.ended - step.started).total_seconds() * 1000
+        log.info("call %s: %s %s keys=%r outcome=%s %.0f ms %s", call_id, step.kind, step.node,
+                 step.keys, step.outcome, took, step.detail or "")
         await self.store.add_step(call_id, step)
         if "queue" in step.detail:
             outcome = {"exit_key": "self_service", "timeout": "timeout", "no_seat": "no_seat",
