@@ -1,0 +1,123 @@
+"""Dependencies of the routes, as typed ``Annotated`` aliases.
+
+Example::
+
+    @router.get("/api/tickets/{number}")
+    def get_ticket(number: str, session: SessionDep, user: CurrentUser,
+                   mask: PhoneMask) -> TicketPublic: ...
+
+    @router.post("/api/units", dependencies=[Depends(require_roles(Role.admin))])
+    def add_unit(...): ...
+
+``include_auth`` (``hotline.web.routes.auth``) puts the ``WebContext`` these read on the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from hotline.users.errors import NotAuthenticated, RoleNotAllowed
+from hotline.users.models import Role, User
+from hotline.users.security import SessionCodec
+from hotline.users.service import user_for_session, user_for_token
+
+SESSION_COOKIE = "hotline_session"
+
+
+@dataclass(frozen=True)
+class WebContext:
+    engine: Engine
+    sessions: SessionCodec
+    cookie_name: str = SESSION_COOKIE
+
+
+def install_context(app: FastAPI, context: WebContext) -> None:
+    app.state.web = context
+
+
+def web_context(request: Request) -> WebContext:
+    context = getattr(request.app.state, "web", None)
+    if not isinstance(context, WebContext):
+        raise RuntimeError("no WebContext on the app: call include_auth(app, ...) first")
+    return context
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One database session per request; the services commit what they change."""
+    with Session(web_context(request).engine, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_current_user(request: Request, session: SessionDep) -> User:
+    """The user of an ``Authorization: Bearer <token>`` header, else of the session cookie."""
+    context = web_context(request)
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated("the Authorization header must read 'Bearer <token>'")
+        return user_for_token(session=session, token=token.strip())
+    cookie = request.cookies.get(context.cookie_name)
+    if not cookie:
+        raise NotAuthenticated("log in (session cookie) or send an API token")
+    return user_for_session(session=session, codec=context.sessions, cookie=cookie)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], User]:
+    """A dependency that lets only users with one of ``roles`` through (403 for the others).
+
+    Roles are not ranked: an admin passes only where ``Role.admin`` is listed.
+    """
+    if not roles:
+        raise ValueError("require_roles needs at least one role")
+    allowed = frozenset(roles)
+    names = tuple(role.value for role in roles)
+
+    def check_role(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise RoleNotAllowed(user.role, allowed=names)
+        return user
+
+    return check_role
+
+
+AdminUser = Annotated[User, Depends(require_roles(Role.admin))]
+
+# Roles that need a caller's full number (to call back, to dispatch, to supervise).
+FULL_NUMBER_ROLES = frozenset({Role.operator, Role.supervisor, Role.callback_agent})
+
+
+def mask_phone(number: str | None, *, role: Role | str) -> str | None:
+    """The number as ``role`` may see it: whole for FULL_NUMBER_ROLES, else masked.
+
+    ``13812345678`` becomes ``138****5678``; a landline ``62345678`` becomes ``****5678``;
+    anything shorter than 7 characters is masked whole.
+    """
+    if number is None or role in FULL_NUMBER_ROLES:
+        return number
+    n = len(number)
+    if n >= 11:
+        return number[:3] + "*" * (n - 7) + number[-4:]
+    if n >= 7:
+        return "*" * (n - 4) + number[-4:]
+    return "*" * n
+
+
+def phone_masker(user: CurrentUser) -> Callable[[str | None], str | None]:
+    return partial(mask_phone, role=user.role)
+
+
+PhoneMask = Annotated[Callable[[str | None], str | None], Depends(phone_masker)]

@@ -1,0 +1,1 @@
+"""Thin FastAPI routers, one module per area; each calls a domain service."""
