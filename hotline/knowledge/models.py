@@ -31,8 +31,8 @@ class KnowledgeArticleBase(SQLModel):
     title: str = Field(min_length=1, max_length=TITLE_MAX)
     body: str = Field(sa_column=Column(Text, nullable=False))
     unit_name: str = Field(default="", max_length=128)  # owning unit; a foreign key later
-    valid_from: date | None = Field(default=None, index=True)  # None: valid since always
-    valid_to: date | None = Field(default=None, index=True)  # None: no end; inclusive
+    valid_from: date | None = None  # None: valid since always
+    valid_to: date | None = None  # None: no end; inclusive
 
 
 class KnowledgeArticleCreate(KnowledgeArticleBase):
@@ -72,7 +72,7 @@ class KnowledgeArticle(KnowledgeArticleBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     slug: str | None = Field(default=None, unique=True, max_length=64)
     keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    active: bool = Field(default=True, index=True)  # False once retired; never deleted
+    active: bool = True  # False once retired; never deleted
     created_at: datetime
     updated_at: datetime
 
