@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := debootstrap sip-tester espeak-ng sox
+SYSTEM_PACKAGES := debootstrap sip-tester espeak-ng sox postgresql
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-unit test-integration lint system-deps venv sandbox-up sandbox-down bench-calls clean

@@ -15,6 +15,11 @@ ours at one seam, with ``raise ... from exc``.
     │   │   └── CallerHungUp          the caller hung up: stop issuing commands
     │   └── SandboxError              the Asterisk sandbox cannot be built, started or stopped
     ├── PromptError                   a prompt cannot be rendered to audio
+    ├── TicketError                   a work-order rule refused something (hotline.tickets.errors)
+    │   ├── ActionNotAllowed          not in this state; lists the allowed actions
+    │   ├── ConcurrentUpdate          another transition changed the ticket first
+    │   ├── NoSuchTicket / NoSuchUnit / NoSuchMatter
+    │   └── ResponsibilityFileError   a responsibility list file is broken (path, line, field)
     └── PhoneError                    the demo/test SIP phone failed (registration, call setup)
 """
 

@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import hotline.calls.models  # noqa: F401  (register tables)
+import hotline.tickets.models  # noqa: F401
 
 target_metadata = SQLModel.metadata
 engine = context.config.attributes["engine"]
