@@ -16,7 +16,7 @@ the older article (smaller id).
     with session_scope(engine) as session:
         load_seed(session=session)
         hits = search(session=session, query="社保卡丢了补办", on_date=date.today())
-        hits[0].article.title, hits[0].snippet  # '社会保障卡遗失补办', '<mark>社保卡</mark>丢失后…'
+        hits[0].article.title, hits[0].snippet  # '社会保障卡遗失补办', '<mark>社保卡丢失</mark>后…'
 """
 
 from __future__ import annotations
