@@ -164,7 +164,8 @@ class AgiServer(fast_agi.Application):  # type: ignore[misc]
             if headers is not None:
                 await self._dispatch(headers, reader, writer)
         except asyncio.CancelledError:
-            raise
+            # The server is stopping: the call goes on in the dialplan (fallback queue).
+            log.info("FastAGI connection from %s closed: the controller is stopping", peer)
         except Exception:
             log.exception("FastAGI connection from %s failed", peer)
         finally:

@@ -174,6 +174,7 @@ def run_sipp(scenario: str, *, calls: int, concurrent: int, port: int, number: s
                "-l", str(concurrent), "-r", str(rate), "-p", str(port), "-i", "127.0.0.1",
                "-mi", "127.0.0.1", "-mp", str(rtp_port or port + 1000),
                "-nostdin", "-trace_stat", "-stf", str(Path(tmp) / "stat.csv"),
+               "-trace_err", "-error_file", str(Path(tmp) / "errors.log"),
                "-timeout", f"{int(timeout)}s", "-timeout_error", "-recv_timeout", "130000"]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 30,
@@ -181,7 +182,9 @@ def run_sipp(scenario: str, *, calls: int, concurrent: int, port: int, number: s
         except subprocess.TimeoutExpired as exc:
             raise TelephonyError(f"sipp did not finish in {timeout + 30:.0f} s") from exc
         stats = _last_stats(Path(tmp) / "stat.csv")
-    out = proc.stdout + proc.stderr
+        errors = Path(tmp) / "errors.log"
+        error_text = errors.read_text(errors="replace")[-20000:] if errors.exists() else ""
+    out = proc.stdout + proc.stderr + "\n--- SIPp errors ---\n" + error_text
     successful = int(stats.get("SuccessfulCall(C)", _grab(out, "Successful call")) or 0)
     failed = int(stats.get("FailedCall(C)", _grab(out, "Failed call")) or 0)
     return SippResult(proc.returncode, successful, failed, out, stats)
