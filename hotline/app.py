@@ -14,28 +14,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
 
 from hotline.calls.ivr_session import IvrCallHandler
 from hotline.calls.service import CallEvents, StoreStepLog
 from hotline.calls.store import CallStore, call_as_dict
 from hotline.config import Settings
-from hotline.db import make_engine, migrate
+from hotline.db import make_engine, migrate, session_scope
+from hotline.errors import HotlineError
 from hotline.ivr.loader import load_flows
 from hotline.ivr.runner import FlowRunner
 from hotline.prompts.sounds import build_zh_sounds
 from hotline.prompts.store import PromptStore
 from hotline.telephony.agi import AgiServer
 from hotline.telephony.ami import AmiController
+from hotline.users.models import Role
+from hotline.users.service import ensure_admin
+from hotline.web.deps import (
+    CurrentUser,
+    PhoneMask,
+    get_current_user,
+    get_session,
+    mask_phone,
+    require_roles,
+)
+from hotline.web.errors import install_error_handlers
+from hotline.web.routes.auth import include_auth
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +95,12 @@ class Hotline:
         self.events = CallEvents(settings=settings, store=self.store)
         self.ami = AmiController(settings=settings.ami, secret=settings.ami_secret,
                                  handler=self.events)
+        self.admin_password: str | None = None  # set once, on the very first start
 
     async def start(self) -> None:
         migrate(self.engine)
+        with session_scope(self.engine) as session:
+            self.admin_password = ensure_admin(session=session, settings=self.settings)
         await asyncio.to_thread(build_zh_sounds, self.prompts, self.settings.zh_sounds_dir,
                                 hold_text=self.settings.queue.hold_text)
         await self.agi.start()
@@ -127,29 +144,45 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None)
 
     app = FastAPI(title="hotline", lifespan=lifespan)
     app.state.hotline = hotline
+    install_error_handlers(app)
+    include_auth(app, engine=hotline.engine, settings=settings)
+    staff = Depends(require_roles(Role.operator, Role.supervisor, Role.callback_agent,
+                                  Role.admin))
 
     web_dir = settings.home / "web"
     templates = Jinja2Templates(directory=str(web_dir / "templates"))
     if (web_dir / "static").is_dir():
         app.mount("/static", StaticFiles(directory=str(web_dir / "static")), name="static")
 
+    def call_rows(limit: int, mask: Callable[[str | None], str | None]) -> list[dict[str, Any]]:
+        views = hotline.store.recent(limit=max(1, min(limit, 500)))
+        rows = [call_as_dict(v, recordings_root=str(settings.recordings_dir)) for v in views]
+        for row in rows:
+            row["caller"] = mask(row["caller"])
+        return rows
+
     @app.get("/", response_class=HTMLResponse)
     async def console(request: Request) -> HTMLResponse:
-        views = hotline.store.recent(limit=50)
-        rows = [call_as_dict(v, recordings_root=str(settings.recordings_dir)) for v in views]
-        return templates.TemplateResponse(
-            request, "calls.html",
-            {"calls": rows, "status": hotline.status(), "number": settings.sip.hotline_number},
-        )
+        context: dict[str, Any] = {"status": hotline.status(),
+                                   "number": settings.sip.hotline_number}
+        sessions = cast(Generator[Session, None, None], get_session(request))
+        try:
+            user = get_current_user(request, next(sessions))
+        except HotlineError:
+            return templates.TemplateResponse(request, "login.html", context)
+        finally:
+            sessions.close()
+        context["user"] = user
+        context["calls"] = call_rows(50, lambda n: mask_phone(n, role=user.role))
+        return templates.TemplateResponse(request, "calls.html", context)
 
     @app.get("/status")
     async def status() -> dict[str, Any]:
         return hotline.status()
 
-    @app.get("/api/calls")
-    async def calls(limit: int = 50) -> list[dict[str, Any]]:
-        views = hotline.store.recent(limit=max(1, min(limit, 500)))
-        root = str(settings.recordings_dir)
-        return [call_as_dict(v, recordings_root=root) for v in views]
+    @app.get("/api/calls", dependencies=[staff])
+    async def calls(user: CurrentUser, mask: PhoneMask, limit: int = 50
+                    ) -> list[dict[str, Any]]:
+        return call_rows(limit, mask)
 
     return app

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from hotline.config import Settings, load_settings
 from hotline.errors import HotlineError
+from hotline.users.cli import add_users_parser
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -122,7 +123,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Asterisk sandbox: {sandbox.up().describe()}")
     sip = settings.sip
 
-    def ready() -> None:
+    def ready(admin_password: str | None) -> None:
+        if admin_password:
+            print(f"\n  console login  : admin / {admin_password}   (shown once: note it now)")
         print(f"""
   hotline is up
   number to call : {sip.hotline_number}
@@ -132,9 +135,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
   Ctrl-C stops everything.
 """, flush=True)
 
+    app = build_app(settings, on_ready=lambda: ready(app.state.hotline.admin_password))
     try:
-        uvicorn.run(build_app(settings, on_ready=ready), host=settings.web.host,
-                    port=settings.web.port, log_level="warning")
+        uvicorn.run(app, host=settings.web.host, port=settings.web.port, log_level="warning")
     finally:
         if sandbox is not None:
             sandbox.down()
@@ -206,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("--say", metavar="FILE.wav", help="speak this recording as the message")
     say.add_argument("--text", help="speak this text (espeak-ng) as the message")
     call.set_defaults(handler=_call)
+
+    add_users_parser(sub)
 
     calls = sub.add_parser("calls", help="call records")
     calls.add_argument("calls_action", choices=["list"])

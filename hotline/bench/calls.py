@@ -68,7 +68,8 @@ def _timings(hotline: Hotline) -> tuple[int, int]:
     before_menu = sum(_seconds(hotline, nodes[n].prompt) for n in
                       ("welcome", "queue", "no_seat_notice"))
     to_record = _seconds(hotline, nodes["leave_message"].prompt)
-    return int((before_menu + 1.5) * 1000), int((to_record + 1.2) * 1000)
+    # Key 2 well inside the menu prompt (about 10 s), the speech after the beep.
+    return int((before_menu + 4.0) * 1000), int((to_record + 1.5) * 1000)
 
 
 class ControllerThread:

@@ -4,7 +4,9 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import hotline.calls.models  # noqa: F401  (register tables)
+import hotline.knowledge.models  # noqa: F401
 import hotline.tickets.models  # noqa: F401
+import hotline.users.models  # noqa: F401
 
 target_metadata = SQLModel.metadata
 engine = context.config.attributes["engine"]
