@@ -31,6 +31,7 @@ from hotline.telephony.sipp import Digit, Pause, Speech, caller_scenario, run_si
 
 PLAIN_NUMBER = "12346"
 MEDIA_VERBS = ("STREAM FILE", "GET DATA", "RECORD FILE", "EXEC")
+ARRIVALS_PER_SECOND = 10.0
 
 
 @dataclass
@@ -139,9 +140,10 @@ def run_once(*, mode: str, n: int, sandbox: Sandbox, controller: ControllerThrea
     pid = sandbox.status().pid
     assert pid is not None
     ast0, ctl0, wall0 = _proc_cpu(pid), _self_cpu(), time.monotonic()
-    result = run_sipp(scenario, calls=n, concurrent=n, port=5090, rate=min(50.0, n),
+    # Callers arrive at 10 per second (300 in 30 s), not all in the same instant.
+    result = run_sipp(scenario, calls=n, concurrent=n, port=5090, rate=ARRIVALS_PER_SECOND,
                       number=PLAIN_NUMBER if mode == "plain" else "12345",
-                      timeout=first_key_ms / 1000 + 90)
+                      timeout=first_key_ms / 1000 + n / ARRIVALS_PER_SECOND + 120)
     ast1, ctl1, wall1 = _proc_cpu(pid), _self_cpu(), time.monotonic()
     time.sleep(3)  # let the last steps and recordings land
     digits_seen = 0
