@@ -48,7 +48,8 @@ from hotline.tickets.models import (
 from hotline.tickets.rules import apply
 from hotline.tickets.rules import merge as merge_states
 from hotline.tickets.rules import replay as replay_states
-from hotline.tickets.units import Suggestion, dispatch_suggestion, unit_ids
+from hotline.tickets.suggestion import Suggestion, dispatch_suggestion
+from hotline.tickets.units import unit_ids
 
 CREATE = "create"
 

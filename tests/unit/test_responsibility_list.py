@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 from hotline.db import make_engine, session_scope
 from hotline.tickets.errors import NoSuchMatter, ResponsibilityFileError
 from hotline.tickets.models import Matter, Unit, UnitKind
+from hotline.tickets.suggestion import dispatch_suggestion
 from hotline.tickets.units import (
-    dispatch_suggestion,
     export_csv,
     export_yaml,
     import_list,
