@@ -110,6 +110,7 @@ class Hotline:
         await self.ami.stop()
         await self.agi.stop()
         await self.events.drain()
+        await self.store.drain()
         self.engine.dispose()
 
     async def __aenter__(self) -> Hotline:

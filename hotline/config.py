@@ -50,6 +50,9 @@ class AmiSettings(BaseModel):
     secret: str | None = None
     connect_timeout: float = 10.0
     action_timeout: float = 10.0
+    # Event classes we follow: channels (call), the queue (agent), boots (system). Dialplan
+    # steps, variables, DTMF and RTCP reports would only cost parsing at 300 calls.
+    events: str = "call,agent,system"
 
 
 class AgiSettings(BaseModel):

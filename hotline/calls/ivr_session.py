@@ -12,7 +12,7 @@ from hotline.config import Settings
 from hotline.errors import CallerHungUp, HotlineError
 from hotline.ivr.ports import Prompt
 from hotline.prompts.store import PromptStore
-from hotline.recording.files import relative_path
+from hotline.recording.files import STANDARD_KINDS, relative_path
 from hotline.telephony.agi import AgiCallChannel, AgiRequest
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,12 @@ class IvrCallHandler:
         except CallerHungUp:
             await self.store.update_call(uid, end_reason="hangup_by_caller")
             return
+        if rec_base:
+            # The dialplan's MixMonitor files of this call (AMI does not follow variables).
+            base = self.settings.host_path(rec_base)
+            for kind in STANDARD_KINDS:
+                await self._on_recording(uid, kind, str(base.with_name(f"{base.name}-{kind}.wav")),
+                                         utcnow())
         channel = AgiCallChannel(
             request,
             resolve_prompt=self._resolve_prompt,
@@ -87,4 +93,6 @@ class IvrCallHandler:
             rel = Path(host_path).relative_to(self.settings.recordings_dir).as_posix()
         except ValueError:
             rel = host_path
-        await self.store.add_recording(uid, kind="message", name=name, path=rel, started_at=at)
+        kind = name if name in STANDARD_KINDS else "message"
+        await self.store.add_recording(uid, kind=kind, name="" if kind != "message" else name,
+                                       path=rel, started_at=at)

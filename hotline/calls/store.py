@@ -43,17 +43,59 @@ class CallView:
 
 
 class CallStore:
+    """Writes are queued and applied by one writer, in order, many to a transaction: a call
+    produces a few dozen small writes (steps, AMI events, recordings), and at hundreds of
+    calls one transaction each would cost more than everything else the controller does.
+    A batch that fails is replayed one write per transaction, so one bad write fails alone.
+    """
+
+    MAX_BATCH = 200
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._lock = asyncio.Lock()
+        self._pending: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def _run(self, fn: Callable[[Session], T]) -> T:
-        def work() -> T:
-            with session_scope(self.engine) as session:
-                return fn(session)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append((fn, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain(), name="call-store-writer")
+        return await future
 
-        async with self._lock:
-            return await asyncio.to_thread(work)
+    async def drain(self) -> None:
+        """Wait until every queued write is in the database."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch = self._pending[: self.MAX_BATCH]
+            del self._pending[: self.MAX_BATCH]
+            results = await asyncio.to_thread(self._write_batch, [fn for fn, _ in batch])
+            for (_, future), (ok, value) in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+
+    def _write_batch(self, fns: list[Callable[[Session], Any]]) -> list[tuple[bool, Any]]:
+        try:
+            with session_scope(self.engine) as session:
+                return [(True, fn(session)) for fn in fns]
+        except Exception as exc:
+            if len(fns) == 1:
+                return [(False, exc)]
+        out: list[tuple[bool, Any]] = []
+        for fn in fns:
+            try:
+                with session_scope(self.engine) as session:
+                    out.append((True, fn(session)))
+            except Exception as exc:  # handed to the caller awaiting this write
+                out.append((False, exc))
+        return out
 
     def run_sync(self, fn: Callable[[Session], T]) -> T:
         with session_scope(self.engine) as session:
@@ -62,11 +104,16 @@ class CallStore:
     # upserts --------------------------------------------------------------------------
     @staticmethod
     def _get_or_create(session: Session, uniqueid: str, started_at: datetime | None) -> Call:
-        call = session.exec(select(Call).where(Call.uniqueid == uniqueid)).first()
+        # A batch often touches the same call many times: look it up once per transaction.
+        cache: dict[str, Call] = session.info.setdefault("calls", {})
+        call = cache.get(uniqueid)
+        if call is None:
+            call = session.exec(select(Call).where(Call.uniqueid == uniqueid)).first()
         if call is None:
             call = Call(uniqueid=uniqueid, linkedid=uniqueid, started_at=started_at or utcnow())
             session.add(call)
             session.flush()
+        cache[uniqueid] = call
         return call
 
     async def update_call(

@@ -63,6 +63,7 @@ class AmiController:
             port=self.settings.port,
             username=self.settings.username,
             secret=self.secret,
+            events=self.settings.events,
             ping_delay=5,
             ping_interval=5,
             reconnect_timeout=1,
