@@ -148,6 +148,8 @@ class Sandbox:
             return None
         if self._reaped(pid):
             return None
+        if pid == self._child:
+            return pid  # our own child, not reaped: alive (its cmdline may be mid-exec)
         try:
             os.kill(pid, 0)
         except ProcessLookupError:

@@ -106,6 +106,7 @@ def reset_asterisk(sandbox: Sandbox, settings: Settings) -> None:
     from hotline.telephony.asterisk_conf import emergency_endpoints, phone_password
     from hotline.telephony.phone import SoftPhone
 
+    sandbox.up()  # a no-op when it runs; brings it back if an earlier test left it down
     sandbox.cli("channel request hangup all")
     contacts = sandbox.cli("pjsip show contacts")
     names = [*settings.sip.seats, *settings.sip.phones, *emergency_endpoints(settings)]
