@@ -58,6 +58,10 @@ class CallEvents:
         self.settings = settings
         self.store = store
         self.tracked: set[str] = set()
+        # What the handlers must remember between events, so they never read the database.
+        self._answered: set[str] = set()
+        self._joined: dict[str, datetime] = {}
+        self._waited: set[str] = set()
         self._finalizers: set[asyncio.Task[None]] = set()
 
     async def on_connected(self, controller: Any) -> None:
@@ -92,10 +96,9 @@ class CallEvents:
 
     async def on_newstate(self, event: dict[str, str]) -> None:
         uid = event.get("Uniqueid", "")
-        if uid in self.tracked and event.get("ChannelState") == "6":
-            view = await asyncio.to_thread(self.store.get, uid)
-            if view is not None and view.call.answered_at is None:
-                await self.store.update_call(uid, answered_at=utcnow())
+        if uid in self.tracked and event.get("ChannelState") == "6" and uid not in self._answered:
+            self._answered.add(uid)
+            await self.store.update_call(uid, answered_at=utcnow())
 
     async def on_varset(self, event: dict[str, str]) -> None:
         uid = event.get("Uniqueid", "")
@@ -111,7 +114,7 @@ class CallEvents:
         if uid not in self.tracked:
             return
         self.tracked.discard(uid)
-        log.info("call %s hung up: %s", uid, event)
+        self._answered.discard(uid)
         cause = event.get("Cause", "")
         await self.store.update_call(
             uid, ended_at=utcnow(), hangup_cause=int(cause) if cause.isdigit() else None,
@@ -120,9 +123,12 @@ class CallEvents:
         self.finalize_later(uid)
 
     async def on_queuecallerjoin(self, event: dict[str, str]) -> None:
-        await self.store.update_call(event["Uniqueid"], queue_joined_at=utcnow())
+        joined = utcnow()
+        self._joined[event["Uniqueid"]] = joined
+        await self.store.update_call(event["Uniqueid"], queue_joined_at=joined)
 
     async def on_agentconnect(self, event: dict[str, str]) -> None:
+        self._waited.add(event["Uniqueid"])
         hold = float(event.get("HoldTime", "0") or 0)
         await self.store.update_call(
             event["Uniqueid"], queue_wait_seconds=hold, queue_outcome="answered",
@@ -132,6 +138,7 @@ class CallEvents:
         )
 
     async def on_queuecallerabandon(self, event: dict[str, str]) -> None:
+        self._waited.add(event["Uniqueid"])
         hold = float(event.get("HoldTime", "0") or 0)
         await self.store.update_call(
             event["Uniqueid"], queue_wait_seconds=hold, queue_outcome="abandoned",
@@ -141,14 +148,13 @@ class CallEvents:
     async def on_queuecallerleave(self, event: dict[str, str]) -> None:
         uid = event["Uniqueid"]
         left = utcnow()
-        view = await asyncio.to_thread(self.store.get, uid)
         fields: dict[str, Any] = {"queue_left_at": left}
-        if view is not None and view.call.queue_wait_seconds is None:
-            joined = aware(view.call.queue_joined_at)
-            if joined is not None:
-                wait = (left - joined).total_seconds()
-                fields.update(queue_wait_seconds=round(wait, 3), answered_within_15s=False,
-                              answered_within_20s=False)
+        joined = self._joined.pop(uid, None)
+        if joined is not None and uid not in self._waited:
+            # Left without a seat and without hanging up (a key, a timeout): waited till now.
+            fields.update(queue_wait_seconds=round((left - joined).total_seconds(), 3),
+                          answered_within_15s=False, answered_within_20s=False)
+        self._waited.discard(uid)
         await self.store.update_call(uid, **fields)
 
     # recordings ---------------------------------------------------------------------
@@ -170,21 +176,23 @@ class CallEvents:
 
 
 async def finalize_recordings(*, settings: Settings, store: CallStore, uid: str) -> None:
-    view = await asyncio.to_thread(store.get, uid)
-    if view is None:
-        return
+    # Through the store's writer: ordered after the writes that created these rows.
+    recordings = await store._run(lambda session: list(session.exec(
+        select(Recording).where(Recording.call_uniqueid == uid).order_by(col(Recording.id))
+    ).all()))
     settle = settings.recordings.settle_seconds
-    for rec in view.recordings:
+    for rec in recordings:
         if rec.complete:
             continue
         path = settings.recordings_dir / rec.path
         deadline = time.monotonic() + settle * 4 + 15
-        while True:
+        # Asterisk writes the WAV sizes into the header when it closes the file: a header that
+        # matches the file means it is closed for good. Otherwise wait for it to settle.
+        info = await asyncio.to_thread(inspect, path)
+        while info.problem is not None and time.monotonic() < deadline:
             await wait_until_settled(path, settle=settle, timeout=max(deadline - time.monotonic(),
                                                                       settle + 0.5))
             info = await asyncio.to_thread(inspect, path)
-            if info.problem is None or time.monotonic() >= deadline:
-                break
         log.info("recording %s of call %s: %s s, %s", rec.kind, uid, info.duration_seconds,
                  info.problem or "complete")
 
