@@ -175,8 +175,10 @@ def main() -> int:
     parser.add_argument("--only", choices=["agi", "plain"])
     args = parser.parse_args()
     sizes = [int(x) for x in args.n.split(",")]
+    # "user" too: the plain-dialplan reference reports its digits in a UserEvent.
     settings = load_settings(db={"url": "sqlite:///" + str(load_settings().var_dir /
-                                                         "bench-calls.db")})
+                                                         "bench-calls.db")},
+                             ami={"events": "call,agent,system,user"})
     sandbox = Sandbox(settings)
     was_running = sandbox.status().running
     sandbox.up()
