@@ -97,10 +97,6 @@ class CallStore:
                 out.append((False, exc))
         return out
 
-    def run_sync(self, fn: Callable[[Session], T]) -> T:
-        with session_scope(self.engine) as session:
-            return fn(session)
-
     # upserts --------------------------------------------------------------------------
     @staticmethod
     def _get_or_create(session: Session, uniqueid: str, started_at: datetime | None) -> Call:
@@ -221,10 +217,6 @@ class CallStore:
     def open_calls(self) -> list[Call]:
         with Session(self.engine) as session:
             return list(session.exec(select(Call).where(col(Call.ended_at).is_(None))).all())
-
-    def incomplete_recordings(self) -> list[Recording]:
-        with Session(self.engine) as session:
-            return list(session.exec(select(Recording).where(Recording.complete == False)).all())  # noqa: E712
 
 
 def call_as_dict(view: CallView, *, recordings_root: str) -> dict[str, Any]:

@@ -70,8 +70,9 @@ class PromptStore:
         return target
 
     async def ensure_async(self, prompt: Prompt) -> Path:
-        if self.host_path(prompt).exists():
-            return self.host_path(prompt)
+        path = self.host_path(prompt)
+        if path.exists():
+            return path
         return await asyncio.to_thread(self.ensure, prompt)
 
     def build(self, prompts: Iterable[Prompt]) -> tuple[int, int]:

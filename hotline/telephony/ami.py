@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, Protocol
 
 from panoramisk import Manager
@@ -203,5 +203,3 @@ class AmiController:
             if m.get("Event") == "CoreShowChannel"
         ]
 
-
-EventCallback = Callable[[dict[str, str]], None]

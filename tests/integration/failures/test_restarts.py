@@ -3,7 +3,6 @@ killed during a call. Nothing is lost or duplicated, and nothing queued fires la
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -132,5 +131,3 @@ def _wait_listening(port: int, *, timeout: float) -> None:
         time.sleep(0.1)
     raise AssertionError(f"nothing listens on port {port} after {timeout} s")
 
-
-_ = asyncio
