@@ -171,6 +171,12 @@ class Ticket(TicketBase, table=True):
     __table_args__ = (
         Index("ix_ticket_next_light_at", "next_light_at"),
         Index("ix_ticket_main_unit_status", "main_unit_id", "status"),
+        # Lists are newest first; each filter the console uses walks one of these in order.
+        Index("ix_ticket_created_id", "created_at", "id"),
+        Index("ix_ticket_status_created", "status", "created_at", "id"),
+        Index("ix_ticket_unit_created", "main_unit_id", "created_at", "id"),
+        Index("ix_ticket_type_created", "request_type", "created_at", "id"),
+        Index("ix_ticket_light_created", "light", "created_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -188,6 +194,10 @@ class Ticket(TicketBase, table=True):
     next_light_at: datetime | None = None  # when the light can next change: scan this
     parked_until: datetime | None = Field(default=None, index=True)
     state: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # Space-separated search words (jieba, search mode) of the description, location and
+    # name: SQLite indexes it with FTS5 (ticket_fts), PostgreSQL with GIN on its words.
+    search_terms: str = Field(default="", sa_column=Column(Text, nullable=False,
+                                                          server_default=""))
 
 
 class TicketPublic(TicketBase):
@@ -306,3 +316,32 @@ class TicketEventPublic(SQLModel):
     before_status: str | None
     after_status: str
     payload: dict[str, Any]
+
+
+class ChangeKind(enum.StrEnum):
+    EVENT = "event"  # a transition (or the creation) was written: ``seq`` is its event
+    LIGHT = "light"  # the scanner found the light worse than the one last published
+
+
+class TicketChange(SQLModel, table=True):
+    """The outbox of ticket changes, in the order they were written (``id``).
+
+    Read by the console's event stream (``stream.py``) and by whatever acts on light changes
+    (the 督办 reminder calls). Written in the same transaction as the change itself, so a
+    change is never published without being stored, nor stored without being published.
+    ``unit_ids`` are the units holding an assignment then: a unit handler sees only theirs.
+    """
+
+    __tablename__ = "ticket_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    number: str = Field(max_length=16)
+    kind: ChangeKind = Field(sa_type=String(8))
+    action: str = Field(max_length=32)  # the event's action, or the new light
+    seq: int | None = None
+    status: str = Field(max_length=16)
+    light: Light = Field(sa_type=String(8))
+    unit_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    at: datetime = Field(index=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

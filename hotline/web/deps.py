@@ -15,9 +15,11 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import Engine
@@ -29,6 +31,12 @@ from hotline.users.security import SessionCodec
 from hotline.users.service import user_for_session, user_for_token
 
 SESSION_COOKIE = "hotline_session"
+CENTER_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def center_clock(tz: ZoneInfo = CENTER_TZ) -> Callable[[], datetime]:
+    """The center's wall clock: working days and ticket numbers follow local time."""
+    return lambda: datetime.now(tz)
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,7 @@ class WebContext:
     engine: Engine
     sessions: SessionCodec
     cookie_name: str = SESSION_COOKIE
+    clock: Callable[[], datetime] = field(default_factory=center_clock)
 
 
 def install_context(app: FastAPI, context: WebContext) -> None:
@@ -56,6 +65,14 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def current_time(request: Request) -> datetime:
+    """``now`` for the use cases, from the context's clock (tests set their own)."""
+    return web_context(request).clock()
+
+
+Now = Annotated[datetime, Depends(current_time)]
 
 
 def get_current_user(request: Request, session: SessionDep) -> User:

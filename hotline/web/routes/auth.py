@@ -14,8 +14,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -41,6 +44,7 @@ from hotline.web.deps import (
     CurrentUser,
     SessionDep,
     WebContext,
+    center_clock,
     install_context,
     web_context,
 )
@@ -167,12 +171,15 @@ def add_user(body: UserCreateRequest, session: SessionDep, admin: AdminUser) -> 
 
 
 def include_auth(
-    app: FastAPI, *, engine: Engine, settings: Settings, session_max_age: int = SESSION_MAX_AGE
+    app: FastAPI, *, engine: Engine, settings: Settings, session_max_age: int = SESSION_MAX_AGE,
+    clock: Callable[[], datetime] | None = None,
 ) -> None:
-    """Give ``app`` the database and session signer the dependencies use, and these routes.
+    """Give ``app`` the database, session signer and clock the dependencies use, and these
+    routes. The clock defaults to the center's local time (``settings.ivr.timezone``).
 
     The session secret is generated on first run and kept in ``var/secrets.json``.
     """
     codec = SessionCodec(generated_secret(settings.var_dir, "session"), max_age=session_max_age)
-    install_context(app, WebContext(engine=engine, sessions=codec))
+    clock = clock or center_clock(ZoneInfo(settings.ivr.timezone))
+    install_context(app, WebContext(engine=engine, sessions=codec, clock=clock))
     app.include_router(router)

@@ -1,0 +1,28 @@
+"""The REST API in one place: error handlers, authentication and every domain's router.
+
+``build_app`` (``hotline.app``) calls ``include_api`` on the console's app; the API tests call
+it on a bare ``FastAPI()`` with their own engine and clock (``tests/api.py``).
+
+    app = FastAPI()
+    include_api(app, engine=engine, settings=settings, clock=lambda: now)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from hotline.config import Settings
+from hotline.web.errors import install_error_handlers
+from hotline.web.routes.auth import include_auth
+
+
+def include_api(
+    app: FastAPI, *, engine: Engine, settings: Settings,
+    clock: Callable[[], datetime] | None = None,
+) -> None:
+    install_error_handlers(app)
+    include_auth(app, engine=engine, settings=settings, clock=clock)
