@@ -1,1 +1,5 @@
 """Shared fixtures. Integration fixtures live in tests/integration/conftest.py."""
+
+# The API world (``api_world``, one client per role on SQLite and PostgreSQL) and the database
+# fixtures it uses, for every test without importing them.
+pytest_plugins = ("tests.api",)

@@ -62,6 +62,7 @@ class InvalidArticle(KnowledgeError):
     """An article or a seed file entry cannot be stored as given (field and reason)."""
 
     error_id = "invalid-article"
+    status_code = 422  # hotline.web.errors: the request named a field it cannot have
 
     def __init__(self, *, field: str, reason: str, where: str = "") -> None:
         prefix = f"{where}: " if where else ""
@@ -104,9 +105,36 @@ def get(*, session: Session, article_id: int) -> KnowledgeArticle:
     return article
 
 
+def list_articles(
+    *,
+    session: Session,
+    unit_name: str | None = None,
+    active: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[KnowledgeArticle], int]:
+    """One page of articles, oldest first, and how many match in all."""
+    conditions = []
+    if unit_name is not None:
+        conditions.append(col(KnowledgeArticle.unit_name) == unit_name)
+    if active is not None:
+        conditions.append(col(KnowledgeArticle.active) == active)
+    total = session.exec(select(func.count()).select_from(KnowledgeArticle).where(*conditions))
+    page = session.exec(
+        select(KnowledgeArticle).where(*conditions)
+        .order_by(col(KnowledgeArticle.id)).offset(offset).limit(limit)
+    )
+    return list(page.all()), int(total.one())
+
+
 def add_article(
     *, session: Session, article: KnowledgeArticleCreate, now: datetime | None = None
 ) -> KnowledgeArticle:
+    """Add one article; a slug already used is refused (``InvalidArticle``, field slug)."""
+    if article.slug is not None and session.exec(
+        select(KnowledgeArticle.id).where(col(KnowledgeArticle.slug) == article.slug)
+    ).first() is not None:
+        raise InvalidArticle(field="slug", reason=f"{article.slug!r} is already used")
     return add_articles(session=session, articles=[article], now=now)[0]
 
 

@@ -17,9 +17,10 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select, update
 
+from hotline.tickets.changes import record_change
 from hotline.tickets.codec import decode_state
 from hotline.tickets.lights import from_stored, marks, worse
-from hotline.tickets.models import Light, Ticket, Unit
+from hotline.tickets.models import Assignment, ChangeKind, Light, Ticket, Unit
 from hotline.tickets.rules import park_review_due
 from hotline.tickets.service import DEFAULT_RULES, Rules, light_columns
 
@@ -39,9 +40,16 @@ def lights_changed(
 ) -> list[LightChanged]:
     """Tickets whose light got worse than the one last published, oldest change first.
 
-    At most ``limit`` rows are looked at; call again while the result is full. A ticket that
+    At most ``limit`` rows are looked at (``scan_lights`` says how many were); a ticket that
     changed meanwhile (its version moved) is left to the next scan.
     """
+    return scan_lights(session=session, now=now, limit=limit, rules=rules)[0]
+
+
+def scan_lights(
+    *, session: Session, now: datetime, limit: int = 1000, rules: Rules = DEFAULT_RULES
+) -> tuple[list[LightChanged], int]:
+    """``lights_changed`` and the number of rows looked at: scan again while it is ``limit``."""
     due = session.exec(
         select(Ticket)
         .where(col(Ticket.next_light_at) <= now)
@@ -51,6 +59,12 @@ def lights_changed(
     units = {u.id: u.name for u in session.exec(
         select(Unit).where(col(Unit.id).in_({t.main_unit_id for t in due}))
     ).all()}
+    holders: dict[int, set[int]] = {}
+    for ticket_id, unit_id in session.exec(
+        select(Assignment.ticket_id, Assignment.unit_id)
+        .where(col(Assignment.ticket_id).in_([t.id for t in due]))
+    ).all():
+        holders.setdefault(ticket_id, set()).add(unit_id)
     changes = []
     for ticket in due:
         state, before = decode_state(ticket.state), from_stored(ticket.light)
@@ -66,14 +80,22 @@ def lights_changed(
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1 and publish is not before and publish is not None:
-            changes.append(LightChanged(
+            change = LightChanged(
                 ticket_id=ticket.id or 0, number=ticket.number, before=Light(ticket.light),
                 after=Light(publish.value), deadline=ticket.deadline,
                 main_unit=units.get(ticket.main_unit_id),
-            ))
+            )
+            changes.append(change)
+            record_change(
+                session=session, ticket=ticket, kind=ChangeKind.LIGHT, action=change.after,
+                at=now, status=ticket.status, light=change.after,
+                unit_ids=holders.get(change.ticket_id, ()),
+                payload={"before": change.before.value, "main_unit": change.main_unit,
+                         "deadline": change.deadline.isoformat() if change.deadline else None},
+            )
         session.expire(ticket)
     session.flush()
-    return changes
+    return changes, len(due)
 
 
 def park_reviews_due(*, session: Session, now: datetime, limit: int = 1000) -> list[Ticket]:

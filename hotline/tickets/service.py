@@ -28,12 +28,14 @@ from sqlmodel import Session, col, select, update
 
 from hotline.tickets import lifecycle as lc
 from hotline.tickets.calendar import Limits, WorkCalendar
+from hotline.tickets.changes import record_change
 from hotline.tickets.codec import decode_action, decode_state, encode_action, encode_state
 from hotline.tickets.errors import ConcurrentUpdate, NoSuchMatter, NoSuchTicket
 from hotline.tickets.lifecycle import DEFAULT_CALENDAR, DEFAULT_LIMITS, TicketState, Transition
 from hotline.tickets.lights import from_stored, marks
 from hotline.tickets.models import (
     Assignment,
+    ChangeKind,
     DispatchChoice,
     ExtensionRequest,
     Light,
@@ -45,6 +47,7 @@ from hotline.tickets.models import (
     TicketCreate,
     TicketEvent,
 )
+from hotline.tickets.queries import search_terms_for
 from hotline.tickets.rules import apply
 from hotline.tickets.rules import merge as merge_states
 from hotline.tickets.rules import replay as replay_states
@@ -156,6 +159,7 @@ def create_ticket(
     ticket = Ticket(
         **draft.model_dump(), number=number, created_at=now, updated_at=now,
         status=initial.status, state=encode_state(initial),
+        search_terms=search_terms_for(draft.description, draft.location, draft.caller_name),
         **light_columns(initial, now=now, rules=rules, published=None),
     )
     session.add(ticket)
@@ -167,6 +171,8 @@ def create_ticket(
         payload={"at": now.isoformat(), "initial": encode_state(initial),
                  "draft": draft.model_dump(mode="json")},
     ))
+    record_change(session=session, ticket=ticket, kind=ChangeKind.EVENT, action=CREATE, seq=0,
+                  at=now, status=initial.status, light=ticket.light, unit_ids=())
     session.flush()
     return ticket
 
@@ -232,6 +238,11 @@ def _write(
     ))
     session.flush()
     session.expire(ticket)
+    record_change(
+        session=session, ticket=ticket, kind=ChangeKind.EVENT, action=event.name, seq=seq,
+        at=event.at, status=after.status, light=ticket.light, unit_ids=ids.values(),
+        payload={"actor": event.actor, "before": event.before, "reason": event.reason},
+    )
     return seq
 
 

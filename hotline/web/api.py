@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from hotline.config import Settings
+from hotline.knowledge.http import router as knowledge_router
 from hotline.web.errors import install_error_handlers
 from hotline.web.routes.auth import include_auth
 
@@ -26,3 +27,4 @@ def include_api(
 ) -> None:
     install_error_handlers(app)
     include_auth(app, engine=engine, settings=settings, clock=clock)
+    app.include_router(knowledge_router)
