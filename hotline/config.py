@@ -164,6 +164,26 @@ class WebSettings(BaseModel):
     port: int = 8000
 
 
+class SttSettings(BaseModel):
+    """Speech recognition (``hotline.stt``): a model per language, the worker pool, retries."""
+
+    # None: <home>/var/models
+    models_dir: Path | None = None
+    # Language -> model folder, relative to models_dir (or absolute). The Mandarin hotline
+    # expects the small Chinese model; `hotline models install ARCHIVE --lang zh` puts it there.
+    models: dict[str, str] = Field(default_factory=lambda: {"zh": "vosk-model-small-cn-0.22"})
+    language: str = "zh"  # the language of recorded calls
+    # Finished recordings of these kinds get a transcription job (full / caller / message).
+    recording_kinds: list[str] = Field(default_factory=lambda: ["caller", "message"])
+    workers: int | None = Field(default=None, ge=1)  # processes; None: os.cpu_count()
+    # A job taken by a worker that stops renewing its lease is taken again after this long.
+    lease_seconds: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+    backoff_seconds: float = Field(default=10.0, ge=0)  # doubled after each failed attempt
+    backoff_max_seconds: float = Field(default=600.0, ge=0)
+    poll_seconds: float = Field(default=5.0, gt=0)  # new jobs from other processes, models
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HOTLINE_", env_nested_delimiter="__", extra="forbid"
@@ -181,6 +201,7 @@ class Settings(BaseSettings):
     ivr: IvrSettings = Field(default_factory=IvrSettings)
     db: DbSettings = Field(default_factory=DbSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    stt: SttSettings = Field(default_factory=SttSettings)
 
     @model_validator(mode="after")
     def _check_secret(self) -> Settings:
