@@ -6,6 +6,10 @@ a bad row raises ``ResponsibilityFileError`` naming the file, line and field, an
 written. Export writes the canonical form: importing it into an empty database and exporting
 again gives the same text.
 
+The admin API changes units one by one (``add_unit``, ``update_unit``: a move that would make
+a cycle is refused, a new name is carried to the unit's handlers) and lists matters with their
+units' names (``list_matters``).
+
     >>> from hotline.db import make_engine, migrate, session_scope
     >>> engine = make_engine("sqlite://")  # doctest: +SKIP
     >>> with session_scope(engine) as session:  # doctest: +SKIP
@@ -23,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Field, Session, SQLModel, col, delete, select
 
-from hotline.tickets.errors import NoSuchUnit, ResponsibilityFileError
-from hotline.tickets.models import Locality, Matter, MatterAssist, Unit, UnitKind
+from hotline.tickets.errors import NoSuchUnit, ResponsibilityFileError, TicketError
+from hotline.tickets.models import Locality, Matter, MatterAssist, Unit, UnitCreate, UnitKind
+from hotline.users.models import User
 
 CSV_FIELDS = ("code", "name", "main_unit", "assist_units", "locality", "keywords", "legal_basis")
 LIST_SEPARATOR = "|"
@@ -248,7 +253,7 @@ def load_default_list(*, session: Session) -> int:
 # --- export --------------------------------------------------------------------------------
 
 
-def _matter_records(session: Session) -> list[dict[str, Any]]:
+def _matter_records(session: Session, *, with_id: bool = False) -> list[dict[str, Any]]:
     names = {u.id: u.name for u in session.exec(select(Unit)).all()}
     assists: dict[int, list[str]] = {}
     for link in session.exec(select(MatterAssist).order_by(
@@ -256,7 +261,8 @@ def _matter_records(session: Session) -> list[dict[str, Any]]:
     )).all():
         assists.setdefault(link.matter_id, []).append(names[link.unit_id])
     return [
-        {"code": m.code, "name": m.name, "main_unit": names[m.main_unit_id],
+        {**({"id": m.id} if with_id else {}),
+         "code": m.code, "name": m.name, "main_unit": names[m.main_unit_id],
          "assist_units": assists.get(m.id or 0, []), "locality": str(m.locality),
          "keywords": list(m.keywords), "legal_basis": m.legal_basis}
         for m in session.exec(select(Matter).order_by(col(Matter.id))).all()
@@ -316,3 +322,113 @@ def unit_ids(session: Session, names: list[str] | tuple[str, ...]) -> dict[str, 
         if name not in found:
             raise NoSuchUnit(name)
     return found
+
+
+# --- units one by one and matters (the admin API) ------------------------------------------
+
+
+class UnitNameTaken(TicketError):
+    error_id = "unit-name-taken"
+    status_code = 409
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"there is a unit {name!r} already", unit=name, field="name")
+
+
+class InvalidUnit(TicketError):
+    """A unit change that would break the tree: an unknown parent, or a cycle."""
+
+    error_id = "invalid-unit"
+    status_code = 422
+
+    def __init__(self, *, unit: str, field: str, reason: str) -> None:
+        super().__init__(f"unit {unit!r}: {field}: {reason}", unit=unit, field=field,
+                         reason=reason)
+
+
+class UnitUpdate(SQLModel):
+    """Only the fields given change; ``parent`` is a unit's name, ``null`` for the top."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    kind: UnitKind | None = None
+    duty_phone: str | None = Field(default=None, max_length=32)
+    parent: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+def list_units(*, session: Session, kind: UnitKind | None = None) -> list[Unit]:
+    statement = select(Unit).order_by(col(Unit.id))
+    if kind is not None:
+        statement = statement.where(col(Unit.kind) == kind)
+    return list(session.exec(statement).all())
+
+
+def get_unit(*, session: Session, unit_id: int) -> Unit:
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise NoSuchUnit(unit_id)
+    return unit
+
+
+def _parent_id(session: Session, unit: str, parent: str | None) -> int | None:
+    if parent is None:
+        return None
+    row = session.exec(select(Unit).where(col(Unit.name) == parent)).first()
+    if row is None:
+        raise InvalidUnit(unit=unit, field="parent", reason=f"no unit {parent!r}")
+    return row.id
+
+
+def _refuse_taken(session: Session, name: str, unit_id: int | None = None) -> None:
+    other = session.exec(select(Unit.id).where(col(Unit.name) == name)).first()
+    if other is not None and other != unit_id:
+        raise UnitNameTaken(name)
+
+
+def add_unit(*, session: Session, unit: UnitCreate) -> Unit:
+    _refuse_taken(session, unit.name)
+    row = Unit(name=unit.name, kind=unit.kind, duty_phone=unit.duty_phone,
+               parent_id=_parent_id(session, unit.name, unit.parent))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def update_unit(*, session: Session, unit_id: int, changes: UnitUpdate) -> Unit:
+    """Change the fields given. A new parent under the unit itself is refused (a cycle); a new
+    name is carried to the unit handlers who work for the unit."""
+    unit = get_unit(session=session, unit_id=unit_id)
+    given = changes.model_dump(exclude_unset=True)
+    for field_name in ("name", "kind", "duty_phone"):
+        if field_name in given and given[field_name] is None:
+            raise InvalidUnit(unit=unit.name, field=field_name, reason="cannot be empty")
+    if "parent" in given:
+        parent_id = _parent_id(session, unit.name, given["parent"])
+        ancestor = parent_id
+        while ancestor is not None:
+            if ancestor == unit.id:
+                raise InvalidUnit(unit=unit.name, field="parent",
+                                  reason=f"{given['parent']!r} is under {unit.name!r}: a cycle")
+            ancestor = get_unit(session=session, unit_id=ancestor).parent_id
+        unit.parent_id = parent_id
+    if "name" in given and given["name"] != unit.name:
+        _refuse_taken(session, given["name"], unit.id)
+        for user in session.exec(select(User).where(col(User.unit_name) == unit.name)).all():
+            user.unit_name = given["name"]
+            session.add(user)
+        unit.name = given["name"]
+    unit.kind = given.get("kind", unit.kind)
+    unit.duty_phone = given.get("duty_phone", unit.duty_phone)
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def list_matters(*, session: Session, query: str = "") -> list[dict[str, Any]]:
+    """Matters with their units' names, in list order; ``query`` must be in the code, the name
+    or a keyword (case-insensitive)."""
+    needle = query.strip().lower()
+    return [
+        record for record in _matter_records(session, with_id=True)
+        if not needle or any(needle in text.lower() for text in
+                             (record["code"], record["name"], *record["keywords"]))
+    ]

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from hotline.config import Settings
 from hotline.knowledge.http import router as knowledge_router
+from hotline.tickets.units_http import router as units_router
 from hotline.web.errors import install_error_handlers
 from hotline.web.routes.auth import include_auth
 
@@ -28,3 +29,4 @@ def include_api(
     install_error_handlers(app)
     include_auth(app, engine=engine, settings=settings, clock=clock)
     app.include_router(knowledge_router)
+    app.include_router(units_router)

@@ -10,21 +10,14 @@ import pytest
 
 from hotline.db import session_scope
 from hotline.knowledge.service import load_seed
-from tests.api import (  # noqa: F401
-    ApiWorld,
-    api_world,
-    pg_engine,
-    postgres_server,
-    sqlite_engine,
-    sqlite_template,
-)
+from tests.api import ApiWorld
 
 STAFF = ("operator", "supervisor", "callback", "admin", "cg")
 SEED_ARTICLES = 17
 
 
 @pytest.fixture
-def world(api_world: ApiWorld) -> ApiWorld:  # noqa: F811
+def world(api_world: ApiWorld) -> ApiWorld:
     with session_scope(api_world.engine) as session:
         load_seed(session=session)
     return api_world
