@@ -11,6 +11,7 @@ from pathlib import Path
 
 from hotline.config import Settings, load_settings
 from hotline.errors import HotlineError
+from hotline.stt.cli import add_stt_parsers
 from hotline.users.cli import add_users_parser
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -211,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     call.set_defaults(handler=_call)
 
     add_users_parser(sub)
+    add_stt_parsers(sub)
 
     calls = sub.add_parser("calls", help="call records")
     calls.add_argument("calls_action", choices=["list"])

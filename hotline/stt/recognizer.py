@@ -1,0 +1,161 @@
+"""Vosk, run inside worker processes: free transcription and choices among a few phrases.
+
+Each process loads a model once (``load``, or ``preload_quietly`` as the pool's initializer) and
+keeps it: loading the small Korean model takes about 2.5 s and 600 MB. Functions here are
+plain and picklable so that a ``ProcessPoolExecutor`` can run them.
+
+Example (in one process)::
+
+    model = check_model(Path("var/models/vosk-model-small-cn-0.22"))
+    result = transcribe_file("recordings/2026/11/26/1764.12-caller.wav", model)
+    choice = recognize_choice(Path("answer.wav"), ["네", "아니요"], model)
+    choice.phrase  # "네", "아니요" or None
+
+Grammars are JSON lists of phrases written with ``ensure_ascii=False``: Vosk reads the JSON
+text itself and would take ``"\\ub124"`` literally, a word that no model has.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hotline.stt.audio import pcm_chunks, read_pcm, read_wav_info
+from hotline.stt.errors import SttError, UnknownWords
+from hotline.stt.models_dir import ModelInfo
+
+_MODELS: dict[str, Any] = {}  # model folder -> vosk.Model, one load per process
+UNKNOWN = "[unk]"
+
+
+def load(model: ModelInfo) -> Any:
+    """The Vosk model of this folder, loaded on first use in this process."""
+    key = str(model.path)
+    if key not in _MODELS:
+        import vosk
+
+        vosk.SetLogLevel(-1)  # warnings and errors only
+        try:
+            _MODELS[key] = vosk.Model(key)
+        except Exception as exc:  # vosk raises a bare Exception
+            raise SttError(f"{key}: Vosk could not load the model ({exc})") from exc
+    return _MODELS[key]
+
+
+def preload_quietly(models: Sequence[ModelInfo]) -> None:
+    """Pool initializer: load the models before the first job arrives. A model that fails
+    here fails again, with its reason, on the job that needs it (an initializer that raised
+    would break the whole pool)."""
+    for model in models:
+        try:
+            load(model)
+        except SttError as exc:
+            logging.getLogger(__name__).warning("%s", exc)
+
+
+def _recognizer(model: ModelInfo, grammar: list[str] | None = None) -> Any:
+    import vosk
+
+    args: list[Any] = [load(model), model.sample_rate]
+    if grammar is not None:
+        args.append(json.dumps(grammar, ensure_ascii=False))
+    recognizer = vosk.KaldiRecognizer(*args)
+    recognizer.SetWords(True)
+    return recognizer
+
+
+def _words(result_json: str) -> tuple[str, list[dict[str, Any]]]:
+    result = json.loads(result_json)
+    words = [{"word": w["word"], "start": float(w["start"]), "end": float(w["end"]),
+              "conf": float(w["conf"])} for w in result.get("result", [])]
+    return str(result.get("text", "")), words
+
+
+def transcribe_file(audio_path: str, model: ModelInfo) -> dict[str, Any]:
+    """Transcribe a WAV file: the fields of a transcript (text, words with times, …).
+
+    ``text`` is Vosk's, words separated by spaces (Chinese too); ``processing_seconds``
+    counts recognition, not the model's first load.
+    """
+    info = read_wav_info(Path(audio_path))
+    recognizer = _recognizer(model)
+    started = time.perf_counter()
+    texts: list[str] = []
+    words: list[dict[str, Any]] = []
+    for chunk in pcm_chunks(info, rate=model.sample_rate, seconds=0.5):
+        if recognizer.AcceptWaveform(chunk):
+            _add(texts, words, recognizer.Result())
+    _add(texts, words, recognizer.FinalResult())
+    return {"text": " ".join(texts), "words": words, "model_name": model.name,
+            "audio_seconds": info.seconds,
+            "processing_seconds": time.perf_counter() - started}
+
+
+def _add(texts: list[str], words: list[dict[str, Any]], result_json: str) -> None:
+    text, found = _words(result_json)
+    if text:
+        texts.append(text)
+    words.extend(found)
+
+
+@dataclass(frozen=True)
+class Choice:
+    phrase: str | None  # the phrase said, None when nothing or more than one was heard
+    heard: str  # what the recogniser heard, within the grammar
+    confidence: float  # mean confidence of the words heard, 0 when none
+
+
+def missing_words(model: ModelInfo, phrases: Iterable[str]) -> list[str]:
+    """Words of ``phrases`` that the model's vocabulary lacks (a grammar cannot use them)."""
+    vosk_model = load(model)
+    words = dict.fromkeys(w for phrase in phrases for w in phrase.split())
+    return [w for w in words if vosk_model.vosk_model_find_word(w) < 0]
+
+
+def recognize_choice(audio: Path | bytes, phrases: Sequence[str], model: ModelInfo) -> Choice:
+    """Which of ``phrases`` was said in ``audio`` (a WAV file, or 16-bit mono PCM at the
+    model's rate), recognised with a grammar restricted to them.
+
+    :class:`UnknownWords` names the words the model cannot recognise.
+    """
+    if model.graph != "HCLr+Gr":
+        raise SttError(f"{model.name}: a static graph (HCLG.fst) cannot take a grammar")
+    unknown = missing_words(model, phrases)
+    if unknown:
+        raise UnknownWords(model.name, unknown)
+    grammar = list(phrases)
+    if load(model).vosk_model_find_word(UNKNOWN) >= 0:
+        grammar.append(UNKNOWN)
+    recognizer = _recognizer(model, grammar)
+    pcm = audio if isinstance(audio, bytes) else read_pcm(audio, rate=model.sample_rate)
+    step = model.sample_rate  # half a second of 16-bit samples
+    for start in range(0, len(pcm), step):
+        recognizer.AcceptWaveform(pcm[start : start + step])
+    heard, words = _words(recognizer.FinalResult())
+    said = {p for p in split_phrases(heard.split(), phrases) if p is not None}
+    confidence = sum(w["conf"] for w in words) / len(words) if words else 0.0
+    return Choice(phrase=said.pop() if len(said) == 1 else None, heard=heard,
+                  confidence=confidence)
+
+
+def split_phrases(tokens: Sequence[str], phrases: Sequence[str]) -> list[str | None]:
+    """The phrases ``tokens`` spell, longest first; None for a token that starts none."""
+    by_length = sorted(((p.split(), p) for p in phrases), key=lambda e: len(e[0]),
+                       reverse=True)
+    found: list[str | None] = []
+    i = 0
+    while i < len(tokens):
+        for words, phrase in by_length:
+            if words and list(tokens[i : i + len(words)]) == words:
+                found.append(phrase)
+                i += len(words)
+                break
+        else:
+            found.append(None)
+            i += 1
+    return found
