@@ -39,7 +39,7 @@ from hotline.calls.models import Recording
 from hotline.config import Settings
 from hotline.db import session_scope
 from hotline.stt import queue
-from hotline.stt.errors import AudioError, ModelMissing
+from hotline.stt.errors import AudioError, ModelMissing, SttError
 from hotline.stt.models import JobStatus, utcnow
 from hotline.stt.models_dir import ModelInfo, find_model
 from hotline.stt.recognizer import Choice, preload_quietly, recognize_choice, transcribe_file
@@ -72,7 +72,7 @@ class TranscriptionService:
         self._stopping = False
         self._wake = asyncio.Event()
         languages = await self._db(lambda s: queue.queued_languages(session=s))
-        self._refresh_models(languages)
+        await asyncio.to_thread(self._refresh_models, languages)
         self._pool = self._new_pool()
         self._loop_task = asyncio.create_task(self._run(), name="stt-poll")
 
@@ -112,7 +112,7 @@ class TranscriptionService:
         def add(session: Session) -> int:
             rec = session.get(Recording, recording_id)
             if rec is None:
-                raise ValueError(f"no recording {recording_id}")
+                raise SttError(f"no recording {recording_id}")
             job = queue.enqueue(session=session, audio_path=rec.path, language=lang,
                                 recording_id=recording_id, now=self.clock())
             return job.id or 0
@@ -123,7 +123,8 @@ class TranscriptionService:
 
     async def choose(self, audio: Path | bytes, phrases: Sequence[str], *,
                      language: str | None = None) -> Choice:
-        """Which phrase was said (a speech menu), recognised in a worker process."""
+        """Which phrase was said (a speech menu), recognised in a worker process (in a
+        thread of this process when the service is not started)."""
         lang = language or self.stt.language
         model = self.models.get(lang) or find_model(self.settings, lang)
         loop = asyncio.get_running_loop()
@@ -153,7 +154,7 @@ class TranscriptionService:
 
     async def _tick(self) -> None:
         languages = await self._db(self._housekeeping)
-        self._refresh_models(languages)
+        await asyncio.to_thread(self._refresh_models, languages)  # a few stat() calls
         idle = self.workers - len(self.running)
         if idle <= 0 or not self.models or self._stopping:
             return

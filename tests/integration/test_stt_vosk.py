@@ -188,7 +188,8 @@ def test_given_a_grammar_word_missing_from_the_vocabulary_then_refused_naming_it
 async def test_given_broken_and_good_uploads_when_transcribed_then_each_gets_a_clear_status(
     tmp_path: Path,
 ) -> None:
-    settings = stt_settings(tmp_path, workers=2)
+    # A long poll: the jobs start because enqueueing wakes the service up.
+    settings = stt_settings(tmp_path, workers=2, poll_seconds=60)
     engine = migrated(settings)
     good = speak(SENTENCE, tmp_path / "good.wav")
     truncated = tmp_path / "truncated.wav"
