@@ -15,9 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select
 
 from hotline.calls.models import Recording
+from hotline.config import load_settings
 from hotline.db import session_scope
 from hotline.stt import queue
+from hotline.stt.errors import SttError
 from hotline.stt.models import JobStatus, Transcript, TranscriptionJob
+from hotline.stt.service import TranscriptionService
 from tests.pg import pg_engine, postgres_server, sqlite_engine, sqlite_template  # noqa: F401
 
 T0 = datetime(2026, 11, 26, 9, 0, 0, tzinfo=UTC)
@@ -282,3 +285,18 @@ def test_given_the_migrations_then_the_stt_tables_are_as_the_models_say(engine: 
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert [d for d in diff if "transcri" in repr(d)] == []
+
+
+async def test_given_the_service_when_a_recording_is_queued_twice_then_one_job_and_unknown_refused(
+    engine: Engine, tmp_path
+) -> None:
+    rec = add_recording(engine)
+    service = TranscriptionService(load_settings(home=str(tmp_path)), engine)
+
+    first = await service.enqueue_recording(rec, language="ko")
+    again = await service.enqueue_recording(rec)
+
+    assert first == again
+    assert job(engine, first).language == "ko"
+    with pytest.raises(SttError, match="no recording 999"):
+        await service.enqueue_recording(999)
