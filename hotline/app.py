@@ -24,7 +24,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from hotline.calls.ivr_session import IvrCallHandler
 from hotline.calls.service import CallEvents, StoreStepLog
@@ -34,12 +34,20 @@ from hotline.db import make_engine, migrate, session_scope
 from hotline.errors import HotlineError
 from hotline.ivr.loader import load_flows
 from hotline.ivr.runner import FlowRunner
+from hotline.knowledge.models import KnowledgeArticle
+from hotline.knowledge.service import load_seed
 from hotline.prompts.sounds import build_zh_sounds
 from hotline.prompts.store import PromptStore
 from hotline.telephony.agi import AgiServer
 from hotline.telephony.ami import AmiController
+from hotline.tickets.ivr_lookup import StoreTicketLookup
+from hotline.tickets.models import Unit
+from hotline.tickets.scheduler import LightScheduler
+from hotline.tickets.stream import ChangeSignal
+from hotline.tickets.units import load_default_list
 from hotline.users.models import Role
 from hotline.users.service import ensure_admin
+from hotline.web.api import include_api
 from hotline.web.deps import (
     CurrentUser,
     PhoneMask,
@@ -48,17 +56,18 @@ from hotline.web.deps import (
     mask_phone,
     require_roles,
 )
-from hotline.web.errors import install_error_handlers
-from hotline.web.routes.auth import include_auth
 
 log = logging.getLogger(__name__)
 
 
-class NoTickets:
-    """Ticket lookup until work orders exist: every number is unknown."""
-
-    async def status_sentence(self, *, number: str, caller: str) -> str | None:
-        return None
+def first_start_data(session: Session) -> list[str]:
+    """On an empty database: the shipped responsibility list and knowledge base seed."""
+    loaded = []
+    if session.exec(select(Unit.id).limit(1)).first() is None:
+        loaded.append(f"responsibility list ({load_default_list(session=session)} rows)")
+    if session.exec(select(KnowledgeArticle.id).limit(1)).first() is None:
+        loaded.append(f"knowledge base seed ({load_seed(session=session)} articles)")
+    return loaded
 
 
 def build_prompt_store(settings: Settings) -> PromptStore:
@@ -77,11 +86,15 @@ class Hotline:
         for error in self.flow_errors:
             log.error("flow not loaded: %s", error)
         tz = ZoneInfo(settings.ivr.timezone)
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(tz))
+        self.ticket_signal = ChangeSignal()
+        self.lights = LightScheduler(engine=self.engine, clock=self.clock,
+                                     on_change=self.ticket_signal.notify)
         self.runner = FlowRunner(
             flows=self.flows,
-            lookup=NoTickets(),
+            lookup=StoreTicketLookup(self.engine, tz=tz),
             step_log=StoreStepLog(self.store),
-            clock=clock or (lambda: datetime.now(tz)),
+            clock=self.clock,
             holidays={date.fromisoformat(d) for d in settings.ivr.holidays},
             queue_name=settings.queue.name,
             queue_max_wait=settings.queue.max_wait,
@@ -101,12 +114,16 @@ class Hotline:
         migrate(self.engine)
         with session_scope(self.engine) as session:
             self.admin_password = ensure_admin(session=session, settings=self.settings)
+            for loaded in first_start_data(session):
+                log.info("first start: loaded the %s", loaded)
         await asyncio.to_thread(build_zh_sounds, self.prompts, self.settings.zh_sounds_dir,
                                 hold_text=self.settings.queue.hold_text)
         await self.agi.start()
         await self.ami.start()
+        await self.lights.start()
 
     async def stop(self) -> None:
+        await self.lights.stop()
         await self.ami.stop()
         await self.agi.stop()
         await self.events.drain()
@@ -127,6 +144,7 @@ class Hotline:
                     "active": self.ivr.active},
             "flows": {"loaded": sorted(self.flows),
                       "errors": [str(e) for e in self.flow_errors]},
+            "lights": self.lights.status(),
         }
 
 
@@ -145,8 +163,8 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None)
 
     app = FastAPI(title="hotline", lifespan=lifespan)
     app.state.hotline = hotline
-    install_error_handlers(app)
-    include_auth(app, engine=hotline.engine, settings=settings)
+    include_api(app, engine=hotline.engine, settings=settings, clock=hotline.clock,
+                signal=hotline.ticket_signal)
     staff = Depends(require_roles(Role.operator, Role.supervisor, Role.callback_agent,
                                   Role.admin))
 

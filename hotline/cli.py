@@ -15,6 +15,7 @@ from hotline.stt.cli import add_stt_parsers
 from hotline.users.cli import add_users_parser
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+GRACEFUL_SHUTDOWN = 3  # seconds: open event streams must not hold the console up at Ctrl-C
 
 
 def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
@@ -138,7 +139,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
     app = build_app(settings, on_ready=lambda: ready(app.state.hotline.admin_password))
     try:
-        uvicorn.run(app, host=settings.web.host, port=settings.web.port, log_level="warning")
+        uvicorn.run(app, host=settings.web.host, port=settings.web.port, log_level="warning",
+                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN)
     finally:
         if sandbox is not None:
             sandbox.down()
@@ -153,7 +155,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from hotline.app import build_app
 
     uvicorn.run(build_app(settings), host=settings.web.host, port=settings.web.port,
-                log_level="warning")
+                log_level="warning", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN)
     return 0
 
 

@@ -28,12 +28,11 @@ from hotline.knowledge.models import (
     KnowledgeArticleUpdate,
 )
 from hotline.users.models import Role, User
-from hotline.web.deps import Now, SessionDep, require_roles
+from hotline.web.deps import CurrentUser, Now, SessionDep, require_roles
 
 QUERY_MAX = 200
 PAGE_MAX = 200
 
-Staff = Annotated[User, Depends(require_roles(*Role))]
 Editor = Annotated[User, Depends(require_roles(Role.supervisor, Role.admin))]
 
 
@@ -88,7 +87,7 @@ router = APIRouter(prefix="/api/knowledge", tags=["knowledge"])
 def search(
     q: SearchWords,
     session: SessionDep,
-    user: Staff,
+    user: CurrentUser,
     now: Now,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
     on: Annotated[date | None, Query(description="valid on this day; default today")] = None,
@@ -108,7 +107,7 @@ def search(
 @router.get("/articles", summary="List articles, by owning unit and whether still active")
 def list_articles(
     session: SessionDep,
-    user: Staff,
+    user: CurrentUser,
     unit: Annotated[str | None, Query(max_length=128)] = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
@@ -121,7 +120,7 @@ def list_articles(
 
 
 @router.get("/articles/{article_id}", summary="One article, retired ones included")
-def get_article(article_id: int, session: SessionDep, user: Staff) -> KnowledgeArticlePublic:
+def get_article(article_id: int, session: SessionDep, user: CurrentUser) -> KnowledgeArticlePublic:
     return _public(service.get(session=session, article_id=article_id))
 
 

@@ -27,9 +27,8 @@ from hotline.tickets.errors import ResponsibilityFileError
 from hotline.tickets.models import Locality, Unit, UnitCreate, UnitKind, UnitPublic
 from hotline.tickets.suggestion import Suggestion, dispatch_suggestion
 from hotline.users.models import Role, User
-from hotline.web.deps import AdminUser, SessionDep, require_roles
+from hotline.web.deps import AdminUser, CurrentUser, SessionDep, require_roles
 
-Staff = Annotated[User, Depends(require_roles(*Role))]
 ListEditor = Annotated[User, Depends(require_roles(Role.admin, Role.supervisor))]
 Dispatcher = Annotated[User, Depends(require_roles(Role.operator, Role.supervisor))]
 
@@ -43,15 +42,6 @@ UPLOAD = "request body"  # the path that errors about an uploaded list name
 _LIST_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     media: {"schema": {"type": "string"}} for media in MEDIA_TYPES.values()
 }}}
-
-
-class ListFileRefused(ResponsibilityFileError):
-    """An uploaded list that cannot be imported: the client's file is at fault (422).
-
-    ``web.errors`` answers 400 for ``ResponsibilityFileError``; from a request body it is 422.
-    """
-
-    status_code = 422
 
 
 class MatterListed(BaseModel):
@@ -93,13 +83,13 @@ router = APIRouter(prefix="/api")
 
 @router.get("/units", tags=["units"], summary="Units as a flat list (parent_id gives the tree)")
 def list_units(
-    session: SessionDep, user: Staff, kind: UnitKind | None = None
+    session: SessionDep, user: CurrentUser, kind: UnitKind | None = None
 ) -> list[UnitPublic]:
     return [_public(u) for u in units.list_units(session=session, kind=kind)]
 
 
 @router.get("/units/{unit_id}", tags=["units"], summary="One unit")
-def get_unit(unit_id: int, session: SessionDep, user: Staff) -> UnitPublic:
+def get_unit(unit_id: int, session: SessionDep, user: CurrentUser) -> UnitPublic:
     return _public(units.get_unit(session=session, unit_id=unit_id))
 
 
@@ -122,7 +112,7 @@ def update_unit(
 
 @router.get("/matters", tags=["matters"], summary="Matters of the responsibility list")
 def list_matters(
-    session: SessionDep, user: Staff,
+    session: SessionDep, user: CurrentUser,
     q: Annotated[str, Query(max_length=64, description="in the code, name or a keyword")] = "",
 ) -> list[MatterListed]:
     return [MatterListed.model_validate(m) for m in units.list_matters(session=session, query=q)]
@@ -133,7 +123,7 @@ def list_matters(
             response_class=Response,
             responses={200: {"content": {m: {} for m in MEDIA_TYPES.values()}}})
 def export_list(
-    session: SessionDep, user: Staff,
+    session: SessionDep, user: CurrentUser,
     fmt: Annotated[ListFormat, Query(alias="format")] = "yaml",
 ) -> Response:
     text = (units.export_csv if fmt == "csv" else units.export_yaml)(session=session)
@@ -166,15 +156,11 @@ def import_list(
 ) -> ListImported:
     fmt = _upload_format(request, given)
     try:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise ResponsibilityFileError(path=UPLOAD, line=line, reason="not UTF-8 text") from exc
-        count = units.import_list(session=session, text=text, path=UPLOAD, fmt=fmt)
-    except ResponsibilityFileError as exc:
-        raise ListFileRefused(path=exc.path, line=exc.line, field=exc.field,
-                              reason=exc.reason) from exc
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ResponsibilityFileError(path=UPLOAD, line=line, reason="not UTF-8 text") from exc
+    count = units.import_list(session=session, text=text, path=UPLOAD, fmt=fmt)
     session.commit()
     return ListImported(format=fmt, matters=count)
 

@@ -17,6 +17,10 @@ from sqlalchemy import Engine
 
 from hotline.config import Settings
 from hotline.knowledge.http import router as knowledge_router
+from hotline.tickets.http import router as tickets_router
+from hotline.tickets.http_actions import router as ticket_actions_router
+from hotline.tickets.stream import ChangeSignal
+from hotline.tickets.stream import router as changes_router
 from hotline.tickets.units_http import router as units_router
 from hotline.web.errors import install_error_handlers
 from hotline.web.routes.auth import include_auth
@@ -24,9 +28,18 @@ from hotline.web.routes.auth import include_auth
 
 def include_api(
     app: FastAPI, *, engine: Engine, settings: Settings,
-    clock: Callable[[], datetime] | None = None,
-) -> None:
+    clock: Callable[[], datetime] | None = None, signal: ChangeSignal | None = None,
+) -> ChangeSignal:
+    """Install everything; returns the signal that wakes the ticket streams (share it with
+    the light scheduler so that its changes reach the consoles at once)."""
+    signal = signal or ChangeSignal()
+    app.state.ticket_signal = signal
+    app.state.ticket_changed = signal.notify
     install_error_handlers(app)
     include_auth(app, engine=engine, settings=settings, clock=clock)
+    app.include_router(changes_router)  # before /api/tickets/{number}
+    app.include_router(tickets_router)
+    app.include_router(ticket_actions_router)
     app.include_router(knowledge_router)
     app.include_router(units_router)
+    return signal

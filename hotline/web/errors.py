@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hotline.errors import AmiUnavailable, HotlineError, TelephonyError
-from hotline.tickets.errors import ActionNotAllowed
+from hotline.tickets.errors import ActionNotAllowed, ResponsibilityFileError
 from hotline.users.errors import Forbidden, InvalidPassword, NotAuthenticated, UsernameTaken
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ STATUS_BY_CLASS: tuple[tuple[type[HotlineError], int], ...] = (
     (UsernameTaken, 409),
     (InvalidPassword, 422),
     (ActionNotAllowed, 409),
+    (ResponsibilityFileError, 422),  # a list file sent to us: the sender's file is at fault
     (AmiUnavailable, 503),
     (TelephonyError, 502),
 )

@@ -121,7 +121,7 @@ async def test_given_default_flow_when_caller_presses_2_while_waiting_then_messa
 async def test_given_default_flow_when_no_seat_then_self_service_and_message():
     channel = FakeCallChannel(
         queue_outcomes=[QueueOutcome(QueueStatus.NO_SEAT)],
-        actions=[Press("2", at="留言请按2，紧急情况")],
+        actions=[Press("2", at="查询工单办理进度请按3，紧急情况")],
     )
 
     result = await make_runner().run(channel, "default")
@@ -137,7 +137,7 @@ async def test_given_default_flow_when_no_seat_then_self_service_and_message():
 async def test_given_default_flow_when_queue_times_out_then_self_service_answers_question():
     channel = FakeCallChannel(
         queue_outcomes=[QueueOutcome(QueueStatus.TIMEOUT)],
-        actions=[Press("1", at="留言请按2，紧急情况"), Press("3", at="社保卡申领请按3"),
+        actions=[Press("1", at="查询工单办理进度请按3，紧急情况"), Press("3", at="社保卡申领请按3"),
                  HangUp(at="社保卡")],
     )  # fmt: skip
 
@@ -231,7 +231,7 @@ async def test_given_default_flow_when_3_pressed_while_waiting_then_callback_ste
 
 async def test_given_holiday_today_when_call_arrives_then_after_hours_self_service():
     log = MemoryStepLog()
-    channel = FakeCallChannel(actions=[Silence(at="留言请按2，紧急情况")] * 3)
+    channel = FakeCallChannel(actions=[Silence(at="查询工单办理进度请按3，紧急情况")] * 3)
 
     result = await make_runner(step_log=log, holidays={NOW.date()}).run(channel, "default")
 
