@@ -16,20 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from hotline.intake.errors import CatalogError
+
 if TYPE_CHECKING:
     from sqlmodel import Session
 
 DEFAULT_SOURCE = "hotline/tickets/defaults/responsibility.yaml"
 
-
-class CatalogError(ValueError):
-    """The responsibility list cannot be read: names the source and the entry."""
-
-    def __init__(self, source: str, where: str, reason: str) -> None:
-        super().__init__(f"{source}: {where}: {reason}")
-        self.source = source
-        self.where = where
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -17,20 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hotline.intake.errors import ModelFileError
+
 if TYPE_CHECKING:
     from hotline.config import Settings
 
 FORMAT = 1
 FILE_NAME = "understanding-model.pkl"
 
-
-class ModelFileError(ValueError):
-    """The model file cannot be used: names the file and why."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
 
 
 @dataclass(frozen=True)

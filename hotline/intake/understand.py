@@ -76,17 +76,23 @@ class Understander:
         self._places = catalog.place_names()
 
     @classmethod
-    def default(cls, settings: Settings | None = None) -> Understander:
-        """The shipped responsibility list, with the trained model file if there is one."""
-        return cls(default_catalog(), _model_if_any(settings))
+    def default(
+        cls, *, settings: Settings | None = None, model_file: Path | None = None
+    ) -> Understander:
+        """The shipped responsibility list, with a trained model file if there is one
+        (``model_file``, else ``var/intake/`` of ``settings`` when given)."""
+        return cls(default_catalog(), _model_if_any(settings, model_file))
 
     @classmethod
-    def from_session(cls, session: Session, settings: Settings | None = None) -> Understander:
+    def from_session(
+        cls, session: Session, *, settings: Settings | None = None,
+        model_file: Path | None = None,
+    ) -> Understander:
         """The database's responsibility list, with the center's trained model if any."""
         catalog = catalog_from_session(session)
         if not catalog.matters:
             catalog = default_catalog()
-        return cls(catalog, _model_if_any(settings))
+        return cls(catalog, _model_if_any(settings, model_file))
 
     def understand(self, text: str) -> Understanding:
         text = " ".join(text.split())
@@ -153,8 +159,8 @@ def _blend(rule: dict[str, float], learned: dict[str, float]) -> dict[str, float
             for k in keys}
 
 
-def _model_if_any(settings: Settings | None) -> IntakeModel | None:
-    if settings is None:
+def _model_if_any(settings: Settings | None, model_file: Path | None) -> IntakeModel | None:
+    path = model_file or (model_path(settings) if settings is not None else None)
+    if path is None or not path.exists():
         return None
-    path: Path = model_path(settings)
-    return load_model(path) if path.exists() else None
+    return load_model(path)
