@@ -9,7 +9,7 @@ member units of the hotline.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from hotline.intake.errors import CatalogError
+from hotline.intake.vocabulary import VOCABULARY
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -36,12 +37,22 @@ class MatterInfo:
         return tuple(dict.fromkeys(w for w in (self.name, *self.keywords) if w))
 
 
+# A word of the everyday vocabulary counts this much against a keyword of the list.
+VOCABULARY_WEIGHT = 0.6
+
+
 @dataclass(frozen=True)
 class Catalog:
-    """Units (name → parent name) and matters of one responsibility list."""
+    """Units (name → parent name) and matters of one responsibility list, with the everyday
+    words of each unit (``vocabulary.py``, units of this list only)."""
 
     parents: dict[str, str | None]
     matters: tuple[MatterInfo, ...]
+    vocabulary: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def with_vocabulary(self, vocabulary: dict[str, tuple[str, ...]]) -> Catalog:
+        known = {unit: words for unit, words in vocabulary.items() if unit in self.parents}
+        return replace(self, vocabulary=known)
 
     @property
     def units(self) -> tuple[str, ...]:
@@ -74,6 +85,24 @@ class Catalog:
                 scored.append((matter, score))
         scored.sort(key=lambda pair: -pair[1])
         return scored
+
+    def unit_scores(self, text: str, words: set[str]) -> dict[str, float]:
+        """Top-level units by the list's keywords and their everyday words found in ``text``
+        (a one-character word only as a whole word of ``words``)."""
+        scores: dict[str, float] = {}
+
+        def found(word: str) -> bool:
+            return word in words if len(word) == 1 else word in text
+
+        for matter, matched in self.match(text):
+            unit = self.top_unit(matter.main_unit) or matter.main_unit
+            scores[unit] = scores.get(unit, 0.0) + matched
+        for unit, vocabulary in self.vocabulary.items():
+            everyday = sum(len(w) for w in vocabulary if found(w)) * VOCABULARY_WEIGHT
+            if everyday:
+                top = self.top_unit(unit) or unit
+                scores[top] = scores.get(top, 0.0) + everyday
+        return scores
 
     def place_names(self) -> list[str]:
         """Names of towns, streets and communities (units under a place group), longest first."""
@@ -116,7 +145,8 @@ def _strings(value: Any) -> tuple[str, ...]:
 def default_catalog() -> Catalog:
     """The shipped responsibility list."""
     text = resources.files("hotline.tickets").joinpath("defaults", "responsibility.yaml")
-    return catalog_from_data(yaml.safe_load(text.read_text("utf-8")), source=DEFAULT_SOURCE)
+    catalog = catalog_from_data(yaml.safe_load(text.read_text("utf-8")), source=DEFAULT_SOURCE)
+    return catalog.with_vocabulary(VOCABULARY)
 
 
 def catalog_from_session(session: Session) -> Catalog:
@@ -129,7 +159,8 @@ def catalog_from_session(session: Session) -> Catalog:
     names = {u.id: u.name for u in units}
     parents = {u.name: names.get(u.parent_id) if u.parent_id else None for u in units}
     matters = _matters(session.exec(select(Matter)).all(), names)
-    return Catalog(parents=parents, matters=tuple(matters))
+    catalog = Catalog(parents=parents, matters=tuple(matters))
+    return catalog.with_vocabulary(VOCABULARY)
 
 
 def _matters(rows: Iterable[Any], names: dict[int | None, str]) -> list[MatterInfo]:

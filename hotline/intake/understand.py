@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from hotline.intake import rules
 from hotline.intake.catalog import Catalog, catalog_from_session, default_catalog
 from hotline.intake.model import IntakeModel, load_model, model_path
+from hotline.knowledge.search import words_of
 from hotline.tickets.models import TicketType
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ EMERGENCY_UNITS = {"110": "市公安局", "119": "市应急管理局", "120": "�
                    "122": "市交通运输局"}
 # How much the trained model counts against the list's keywords and the type cues (0..1).
 MODEL_WEIGHT = 0.6
+# Someone at risk now mostly asks for help, whatever else they say.
+URGENT_HELP = 1.5
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ class Understander:
         urgent, urgent_confidence = rules.is_urgent(text)
         if line is not None:
             urgent, urgent_confidence = True, max(urgent_confidence, line_confidence)
-        request_type = self._request_type(text, emergency=line is not None)
+        request_type = self._request_type(text, emergency=line is not None, urgent=urgent)
         unit, matter_code = self._unit(text, line)
         number = rules.find_callback_number(text)
         return Understanding(
@@ -113,10 +116,12 @@ class Understander:
             callback_number=number.digits if number else None,
         )
 
-    def _request_type(self, text: str, *, emergency: bool) -> Guess[TicketType]:
+    def _request_type(self, text: str, *, emergency: bool, urgent: bool) -> Guess[TicketType]:
         if emergency:
             return Guess(TicketType.HELP, 0.9)
         scores = rules.type_scores(text)
+        if urgent:
+            scores["求助"] += URGENT_HELP
         total = sum(scores.values())
         cue = {label: (score / total if total else 0.0) for label, score in scores.items()}
         if total == 0:
@@ -130,14 +135,11 @@ class Understander:
 
     def _unit(self, text: str, line: str | None) -> tuple[Guess[str | None], str | None]:
         matched = self.catalog.match(text)
-        matter = matched[0][0] if matched else None
         if line is not None and EMERGENCY_UNITS[line] in self.catalog.parents:
-            return Guess(EMERGENCY_UNITS[line], 0.9), matter.code if matter else None
-        keyword: dict[str, float] = {}
-        total = sum(score for _, score in matched)
-        for found, score in matched:
-            unit = self.catalog.top_unit(found.main_unit) or found.main_unit
-            keyword[unit] = keyword.get(unit, 0.0) + score / total
+            return Guess(EMERGENCY_UNITS[line], 0.9), matched[0][0].code if matched else None
+        scores = self.catalog.unit_scores(text, set(words_of(text)))
+        total = sum(scores.values())
+        keyword = {unit: score / total for unit, score in scores.items()}
         learned = self.model.unit_proba(text) if self.model else {}
         learned = {u: p for u, p in learned.items() if u in self.catalog.parents}
         blended = _blend(keyword, learned)
