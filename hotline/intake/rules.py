@@ -189,13 +189,14 @@ _PLACE_TAIL = (
 _PLACE = re.compile(
     r"(?:[\u4e00-\u9fa5A-Za-z0-9]{1,8}?(?:路|街|大道)(?:和|与|跟)[\u4e00-\u9fa5]{1,6}?"
     r"(?:路|街|大道)(?:交叉口|路口|十字路口|口)?)"
-    r"|(?:[\u4e00-\u9fa5A-Za-z0-9]{1,8}?" + _PLACE_TAIL
+    r"|(?:[\u4e00-\u9fa5A-Za-z0-9]{1,8}?(?:" + _PLACE_TAIL + ")+"
     + r"(?:[0-9一二三四五六七八九十零]+(?:号楼|号|栋|幢|单元|楼))*)"
 )
 _LEAD = re.compile(
     r"^(?:.*?(?:我们|我家|俺们|咱们|就在|住在|位于|地址是|地址在|在|到|去|那个|这个|那边的?|"
-    r"这边的?|旁边的?|有个|有一个|说|的|了|把|从|跟|和))+"
+    r"这边的?|旁边的?|有个|有一个|说|的|了|把|从|举报|投诉|反映|建议|今年|上))+"
 )
+_BUS_ROUTE = re.compile(r"^[0-9一二三四五六七八九十百]+路$")
 _VAGUE = re.compile(r"^(?:小区|村|路|街|门口|附近|旁边|对面|这|那|楼下|楼上|家门口|河)")
 
 
@@ -208,6 +209,8 @@ def find_location(text: str, places: list[str] | None = None) -> str | None:
     for match in _PLACE.finditer(text):
         phrase = _LEAD.sub("", match.group())
         if len(phrase) < 2 or _VAGUE.match(phrase) and len(phrase) <= 4:
+            continue
+        if _BUS_ROUTE.match(phrase):
             continue
         if best is None or len(phrase) > len(best):
             best = phrase

@@ -50,7 +50,8 @@ def history_examples(session: Session, catalog: Catalog, *, limit: int = 50_000)
         text = ticket.description.strip() or (ticket.transcript or "").strip()
         if not text or ticket.id is None:
             continue
-        kind = None if ticket.request_type is TicketType.OTHER else ticket.request_type.label
+        request_type = TicketType(ticket.request_type)  # the column gives back a plain str
+        kind = None if request_type is TicketType.OTHER else request_type.label
         unit = catalog.top_unit(chosen.get(ticket.id))
         examples.append(Example(text, kind, unit))
     return examples
