@@ -32,12 +32,14 @@ from hotline.calls.store import CallStore, call_as_dict
 from hotline.config import Settings
 from hotline.db import make_engine, migrate, session_scope
 from hotline.errors import HotlineError
+from hotline.intake.drafts import TranscriptDrafts
 from hotline.ivr.loader import load_flows
 from hotline.ivr.runner import FlowRunner
 from hotline.knowledge.models import KnowledgeArticle
 from hotline.knowledge.service import load_seed
 from hotline.prompts.sounds import build_zh_sounds
 from hotline.prompts.store import PromptStore
+from hotline.stt.service import TranscriptionService
 from hotline.telephony.agi import AgiServer
 from hotline.telephony.ami import AmiController
 from hotline.tickets.ivr_lookup import StoreTicketLookup
@@ -76,6 +78,20 @@ def build_prompt_store(settings: Settings) -> PromptStore:
                        asterisk_folder=settings.asterisk_prompts_dir())
 
 
+class TranscribingCallEvents(CallEvents):
+    """Call events that wake the transcription service once a call's recordings are complete,
+    so their jobs start at once rather than at the next poll."""
+
+    def __init__(self, *, settings: Settings, store: CallStore,
+                 on_complete: Callable[[], None]) -> None:
+        super().__init__(settings=settings, store=store)
+        self.on_complete = on_complete
+
+    async def finalize(self, uid: str) -> None:
+        await super().finalize(uid)
+        self.on_complete()
+
+
 class Hotline:
     def __init__(self, settings: Settings, *, clock: Any = None) -> None:
         self.settings = settings
@@ -105,7 +121,13 @@ class Hotline:
         self.agi = AgiServer(host=settings.agi.host, port=settings.agi.port,
                              header_timeout=settings.agi.header_timeout)
         self.agi.add_route("ivr", self.ivr.handle)
-        self.events = CallEvents(settings=settings, store=self.store)
+        # Transcripts of callers and messages become work-order drafts (a message left with
+        # nobody answering, a ticket); no model for the language: jobs wait, calls still flow.
+        self.drafts = TranscriptDrafts(settings=settings, clock=self.clock,
+                                       on_change=self.ticket_signal.notify)
+        self.stt = TranscriptionService(settings, self.engine, on_transcript=self.drafts)
+        self.events = TranscribingCallEvents(settings=settings, store=self.store,
+                                             on_complete=self.stt.notify)
         self.ami = AmiController(settings=settings.ami, secret=settings.ami_secret,
                                  handler=self.events)
         self.admin_password: str | None = None  # set once, on the very first start
@@ -116,11 +138,17 @@ class Hotline:
             self.admin_password = ensure_admin(session=session, settings=self.settings)
             for loaded in first_start_data(session):
                 log.info("first start: loaded the %s", loaded)
+        await asyncio.to_thread(self._prepare_drafts)
         await asyncio.to_thread(build_zh_sounds, self.prompts, self.settings.zh_sounds_dir,
                                 hold_text=self.settings.queue.hold_text)
         await self.agi.start()
         await self.ami.start()
         await self.lights.start()
+        await self.stt.start()
+
+    def _prepare_drafts(self) -> None:
+        with session_scope(self.engine) as session:
+            self.drafts.prepare(session)
 
     async def stop(self) -> None:
         await self.lights.stop()
@@ -128,6 +156,7 @@ class Hotline:
         await self.agi.stop()
         await self.events.drain()
         await self.store.drain()
+        await self.stt.stop()
         self.engine.dispose()
 
     async def __aenter__(self) -> Hotline:
@@ -145,6 +174,7 @@ class Hotline:
             "flows": {"loaded": sorted(self.flows),
                       "errors": [str(e) for e in self.flow_errors]},
             "lights": self.lights.status(),
+            "stt": {**self.stt.status(), "drafts": self.drafts.status()},
         }
 
 

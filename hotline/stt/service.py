@@ -15,6 +15,10 @@ as many due jobs as it has idle processes. The pool has ``stt.workers`` processe
 one per core), started with ``spawn`` (never a fork of a process with threads) and loading
 the available models once each. A running job's lease is renewed every third of
 ``stt.lease_seconds``: a job is taken again only when its owner is gone.
+
+``on_transcript(session, transcript)`` runs in the transaction that stores each transcript
+(inside a savepoint: if it fails, it is logged and the transcript is kept), so what it writes
+(a work-order draft) is committed with the transcript or not at all.
 """
 
 from __future__ import annotations
@@ -40,18 +44,21 @@ from hotline.config import Settings
 from hotline.db import session_scope
 from hotline.stt import queue
 from hotline.stt.errors import AudioError, ModelMissing, SttError
-from hotline.stt.models import JobStatus, utcnow
+from hotline.stt.models import JobStatus, Transcript, utcnow
 from hotline.stt.models_dir import ModelInfo, find_model
 from hotline.stt.recognizer import Choice, preload_quietly, recognize_choice, transcribe_file
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+TranscriptHook = Callable[[Session, Transcript], None]
 
 
 class TranscriptionService:
     def __init__(self, settings: Settings, engine: Engine, *, owner: str | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow,
+                 on_transcript: TranscriptHook | None = None) -> None:
         self.settings = settings
+        self.on_transcript = on_transcript
         self.stt = settings.stt
         self.engine = engine
         self.workers = self.stt.workers or os.cpu_count() or 1
@@ -225,10 +232,20 @@ class TranscriptionService:
         except Exception as exc:
             await self._failed(claim, f"{type(exc).__name__}: {exc}", permanent=False)
         else:
-            done = await self._db(lambda s: queue.complete(session=s, claim=claim,
-                                                           transcript=result, now=self.clock()))
+            done = await self._db(lambda s: self._complete(s, claim, result))
             if done is None:
                 log.warning("transcription job %d: lease lost, result dropped", claim.job_id)
+
+    def _complete(self, session: Session, claim: queue.Claim, result: dict[str, Any]
+                  ) -> Transcript | None:
+        row = queue.complete(session=session, claim=claim, transcript=result, now=self.clock())
+        if row is not None and self.on_transcript is not None:
+            try:
+                with session.begin_nested():
+                    self.on_transcript(session, row)
+            except Exception:
+                log.exception("transcription job %d: on_transcript failed", claim.job_id)
+        return row
 
     async def _failed(self, claim: queue.Claim, error: str, *, permanent: bool) -> None:
         status = await self._db(lambda s: queue.fail(

@@ -1,9 +1,11 @@
 """The outbox of ticket changes (``TicketChange``): written with each change, read in order.
 
 Writers call ``record_change`` in the transaction of the change itself (``service._write``,
-``service.create_ticket``, ``scanner.lights_changed``). Readers ask ``changes_after(cursor)``
-and keep the last id they handled as their cursor (the console's event stream sends it as the
-SSE id, so a browser that reconnects with ``Last-Event-ID`` misses nothing).
+``service.create_ticket``, ``scanner.lights_changed``); a work-order draft made from a
+transcript, accepted or discarded is told with ``record_draft_change`` (``hotline.intake``).
+Readers ask ``changes_after(cursor)`` and keep the last id they handled as their cursor (the
+console's event stream sends it as the SSE id, so a browser that reconnects with
+``Last-Event-ID`` misses nothing).
 
 Ids are given out when a row is inserted, not when its transaction commits: on PostgreSQL a
 reader can see id 12 before id 11 commits. ``changes_after`` therefore stops at the first gap
@@ -39,6 +41,19 @@ def record_change(
     session.add(TicketChange(
         ticket_id=ticket.id, number=ticket.number, kind=kind, action=action, seq=seq,
         status=status, light=Light(light), unit_ids=sorted(set(unit_ids)), at=at,
+        payload=payload or {},
+    ))
+
+
+def record_draft_change(
+    *, session: Session, draft_id: int, action: str, status: str, at: datetime,
+    ticket: Ticket | None = None, payload: dict[str, Any] | None = None,
+) -> None:
+    """A change of a draft (kind ``draft``): no unit holds it, so unit handlers never see it."""
+    session.add(TicketChange(
+        ticket_id=ticket.id if ticket else None, draft_id=draft_id,
+        number=ticket.number if ticket else "", kind=ChangeKind.DRAFT, action=action,
+        status=status, light=Light(ticket.light) if ticket else Light.NONE, unit_ids=[], at=at,
         payload=payload or {},
     ))
 

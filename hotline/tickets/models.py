@@ -321,6 +321,7 @@ class TicketEventPublic(SQLModel):
 class ChangeKind(enum.StrEnum):
     EVENT = "event"  # a transition (or the creation) was written: ``seq`` is its event
     LIGHT = "light"  # the scanner found the light worse than the one last published
+    DRAFT = "draft"  # a work-order draft (``hotline.intake.drafts``): ``draft_id`` says which
 
 
 class TicketChange(SQLModel, table=True):
@@ -330,12 +331,16 @@ class TicketChange(SQLModel, table=True):
     (the 督办 reminder calls). Written in the same transaction as the change itself, so a
     change is never published without being stored, nor stored without being published.
     ``unit_ids`` are the units holding an assignment then: a unit handler sees only theirs.
+    A draft's change (``kind`` draft) has ``draft_id``, and ``ticket_id`` only once the draft
+    became a ticket; its ``number`` is empty until then.
     """
 
     __tablename__ = "ticket_change"
 
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    # No foreign key: ``ticket_draft`` belongs to ``hotline.intake`` (migration 0007).
+    draft_id: int | None = Field(default=None, index=True)
     number: str = Field(max_length=16)
     kind: ChangeKind = Field(sa_type=String(8))
     action: str = Field(max_length=32)  # the event's action, or the new light

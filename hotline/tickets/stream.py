@@ -12,6 +12,9 @@ without it (another process wrote) they still look every ``POLL`` seconds.
     event: ticket
     id: 1042
     data: {"id": 1042, "number": "20261123-00007", "kind": "event", "action": "sign", ...}
+
+A work-order draft made from a caller's words comes as ``kind`` "draft" with its ``draft_id``
+(and ``ticket_id`` once it is a ticket); ``payload`` holds the suggestions.
 """
 
 from __future__ import annotations
@@ -67,7 +70,8 @@ class ChangeSignal:
 
 def change_json(change: TicketChange) -> dict[str, Any]:
     return {
-        "id": change.id, "ticket_id": change.ticket_id, "number": change.number,
+        "id": change.id, "ticket_id": change.ticket_id, "draft_id": change.draft_id,
+        "number": change.number,
         "kind": change.kind, "action": change.action, "seq": change.seq,
         "status": change.status, "light": change.light, "at": change.at.isoformat(),
         "payload": change.payload,

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from hotline.config import Settings
+from hotline.intake.drafts_http import router as drafts_router
 from hotline.knowledge.http import router as knowledge_router
 from hotline.tickets.http import router as tickets_router
 from hotline.tickets.http_actions import router as ticket_actions_router
@@ -42,4 +43,5 @@ def include_api(
     app.include_router(ticket_actions_router)
     app.include_router(knowledge_router)
     app.include_router(units_router)
+    app.include_router(drafts_router)
     return signal
