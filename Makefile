@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := debootstrap sip-tester espeak-ng sox postgresql
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration lint system-deps venv sandbox-up sandbox-down bench-calls clean
+.PHONY: run test test-unit test-integration lint system-deps venv sandbox-up sandbox-down bench-calls bench-tickets clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] < (3, 13), "hotline needs Python 3.11 or 3.12 (pyVoIP imports audioop), found " + sys.version' 
@@ -42,6 +42,10 @@ sandbox-down: venv
 
 bench-calls: system-deps venv
 	$(BIN)/python -m hotline.bench.calls
+
+# 1,000,000 work orders on SQLite and PostgreSQL; e.g. BENCH_ARGS="--n 100000 --only sqlite"
+bench-tickets: system-deps venv
+	$(BIN)/python -m hotline.bench.tickets $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check hotline tests

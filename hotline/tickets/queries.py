@@ -7,8 +7,9 @@ Every filter has an index that walks in that order (migration 0004).
 Free text is matched word by word: the ticket's description, location and caller name are cut
 by jieba in search mode into ``search_terms`` when the ticket is created; the query is planned
 like a knowledge-base query (``plan_query``: each word with its sub-words and synonyms is one
-group) and a ticket matches when it holds some word of every group. SQLite answers from the
-FTS5 table ``ticket_fts``, PostgreSQL from a GIN index on the words as an array.
+group) and a ticket matches when it holds some word of every group. The newest tickets are
+read first (a frequent word is found among them); a rarer word is looked up in an index: the
+FTS5 table ``ticket_fts`` on SQLite, a GIN index on the words as an array on PostgreSQL.
 
     >>> query = TicketQuery(text="路灯 不亮", status=["dispatched"])
     >>> page = list_tickets(session=session, query=query)  # doctest: +SKIP
@@ -24,7 +25,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Integer, and_, column, exists, func, literal, or_, text
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    column,
+    exists,
+    func,
+    inspect,
+    literal,
+    or_,
+    text,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Text
 from sqlmodel import Session, col, select
@@ -34,6 +47,7 @@ from hotline.knowledge.search import plan_query, segment
 from hotline.tickets.models import Assignment, Light, Ticket, TicketType
 
 PAGE_MAX = 200
+WALK_ROWS = 5000  # newest tickets read for the words before asking an index (``_page_ids``)
 NUMBER = re.compile(r"^\d{8}-\d{1,5}$")
 
 
@@ -87,48 +101,102 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
                            field="cursor") from exc
 
 
-def _text_condition(session: Session, words: str) -> tuple[ColumnElement[bool] | None, list[str]]:
+def _word_groups(words: str) -> tuple[list[list[str]], list[str]]:
+    """The query's search words by meaning: a ticket matches with a word of every group."""
     plan = plan_query(words)
-    if not plan:
-        return None, []
     groups: dict[int, list[str]] = {}
     for term in plan.terms:
         groups.setdefault(term.group, []).append(term.token)
+    return list(groups.values()), plan.tokens()
+
+
+def _holds(session: Session, groups: list[list[str]]) -> ColumnElement[bool]:
+    """The ticket holds some word of every group; PostgreSQL's GIN index answers this too."""
     if session.get_bind().dialect.name == "postgresql":
         array = func.string_to_array(col(Ticket.search_terms), literal(" "))
-        conditions = [array.op("&&")(literal(tokens, ARRAY(Text))) for tokens in groups.values()]
-        return and_(*conditions), plan.tokens()
-    match = " AND ".join(
-        "(" + " OR ".join(_fts_phrase(t) for t in tokens) + ")" for tokens in groups.values()
-    )
+        return and_(*(array.op("&&")(literal(tokens, ARRAY(Text))) for tokens in groups))
+    padded = literal(" ") + col(Ticket.search_terms) + literal(" ")
+    return and_(*(or_(*(func.instr(padded, f" {token} ") > 0 for token in tokens))
+                   for tokens in groups))
+
+
+def _fts_condition(groups: list[list[str]]) -> ColumnElement[bool]:
+    """SQLite: ``_holds`` answered by the FTS5 table."""
+    match = " AND ".join("(" + " OR ".join(map(_fts_phrase, tokens)) + ")" for tokens in groups)
     matching = text("SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :match").bindparams(
         match=match
     ).columns(column("rowid", Integer))
-    return col(Ticket.id).in_(matching), plan.tokens()
+    return col(Ticket.id).in_(matching)
 
 
 def _fts_phrase(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
 
+def _page_ids(
+    session: Session, groups: list[list[str]], conditions: list[ColumnElement[bool]], need: int
+) -> list[int] | None:
+    """The ids of the page of tickets holding the words, or None: let FTS5 find them.
+
+    An index of words hands over every matching ticket, and each must then be read to be
+    ordered by date: quick for a rare word, seconds for a word in half the tickets. So first
+    the newest ``WALK_ROWS`` tickets that pass the other filters are read in order, looking for
+    the words in their own ``search_terms``: enough for a frequent word. Only when they hold
+    too few does the index answer (PostgreSQL's planner is kept to its GIN index then, since
+    it cannot know how rare a word outside its statistics is).
+    """
+    holds = _holds(session, groups)
+    newest = session.execute(
+        select(col(Ticket.id), holds).where(*conditions)
+        .order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc()).limit(WALK_ROWS)
+    ).all()
+    found = [ticket_id for ticket_id, held in newest if held][:need]
+    if len(found) == need or len(newest) < WALK_ROWS:
+        return found
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    matching = select(col(Ticket.id), col(Ticket.created_at)).where(*conditions, holds).cte(
+        "matching"
+    ).prefix_with("MATERIALIZED")
+    return list(session.execute(
+        select(matching.c.id).order_by(matching.c.created_at.desc(), matching.c.id.desc())
+        .limit(need)
+    ).scalars())
+
+
 def list_tickets(*, session: Session, query: TicketQuery) -> TicketPage:
     if query.created_from and query.created_to and query.created_from >= query.created_to:
         raise InvalidQuery("created_from must be before created_to", field="created_from")
     limit = max(1, min(query.limit, PAGE_MAX))
-    statement = select(Ticket)
-    conditions: list[ColumnElement[bool]] = []
+    conditions = _filters(session, query)
     text_words = query.text.strip()
     words: list[str] = []
     if NUMBER.match(text_words):
         conditions.append(col(Ticket.number) == _pad_number(text_words))
     elif text_words:
-        condition, words = _text_condition(session, text_words)
-        if condition is None:
+        groups, words = _word_groups(text_words)
+        if not groups:
             return TicketPage(items=[], next_cursor=None)
-        conditions.append(condition)
-    if query.status:
+        ids = _page_ids(session, groups, conditions, limit + 1)
+        conditions.append(_fts_condition(groups) if ids is None else col(Ticket.id).in_(ids))
+    statement = select(Ticket).where(*conditions).order_by(
+        col(Ticket.created_at).desc(), col(Ticket.id).desc()
+    ).limit(limit + 1)
+    rows = list(session.exec(statement).all())
+    more = len(rows) > limit
+    items = rows[:limit]
+    return TicketPage(items=items, next_cursor=encode_cursor(items[-1]) if more else None,
+                      words=words)
+
+
+def _filters(session: Session, query: TicketQuery) -> list[ColumnElement[bool]]:
+    """Every condition of ``query`` but its words."""
+    conditions: list[ColumnElement[bool]] = []
+    if query.status and query.unit_id is not None:
+        conditions += _unit_and_status(session, query.unit_id, query.status)
+    elif query.status:
         conditions.append(col(Ticket.status).in_(list(query.status)))
-    if query.unit_id is not None:
+    elif query.unit_id is not None:
         conditions.append(col(Ticket.main_unit_id) == query.unit_id)
     if query.request_type:
         conditions.append(col(Ticket.request_type).in_([t.value for t in query.request_type]))
@@ -147,18 +215,29 @@ def list_tickets(*, session: Session, query: TicketQuery) -> TicketPage:
         ))
     if query.cursor is not None:
         created, ticket_id = decode_cursor(query.cursor)
-        conditions.append(or_(
-            col(Ticket.created_at) < created,
-            and_(col(Ticket.created_at) == created, col(Ticket.id) < ticket_id),
-        ))
-    statement = statement.where(*conditions).order_by(
-        col(Ticket.created_at).desc(), col(Ticket.id).desc()
-    ).limit(limit + 1)
-    rows = list(session.exec(statement).all())
-    more = len(rows) > limit
-    items = rows[:limit]
-    return TicketPage(items=items, next_cursor=encode_cursor(items[-1]) if more else None,
-                      words=words)
+        # A row value, so that both databases seek to the cursor in the index of the order.
+        # (Typed as the column: a tuple's values would not be stored as ``created_at`` is.)
+        created_type = inspect(Ticket).columns["created_at"].type
+        conditions.append(tuple_(col(Ticket.created_at), col(Ticket.id)) < tuple_(
+            literal(created, created_type), literal(ticket_id)))
+    return conditions
+
+
+def _unit_and_status(
+    session: Session, unit_id: int, status: Sequence[str]
+) -> list[ColumnElement[bool]]:
+    """SQLite walks a unit's tickets newest first and reads each one's status, through every
+    ticket of the unit when it rarely has that status (a parked ticket of a large department).
+    Fewer than ``WALK_ROWS`` such tickets are taken from ``ix_ticket_main_unit_status`` and
+    sorted instead; PostgreSQL's planner knows how many there are."""
+    conditions = [col(Ticket.main_unit_id) == unit_id, col(Ticket.status).in_(list(status))]
+    if session.get_bind().dialect.name != "sqlite":
+        return conditions
+    few = select(col(Ticket.id)).where(*conditions)
+    counted = select(func.count()).select_from(few.limit(WALK_ROWS).subquery())
+    if session.execute(counted).scalar_one() < WALK_ROWS:
+        return [col(Ticket.id).in_(few)]
+    return conditions
 
 
 def _pad_number(number: str) -> str:
