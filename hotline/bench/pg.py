@@ -1,6 +1,6 @@
-"""A PostgreSQL server for benchmarks, from Debian's packages, on a unix socket only.
+"""A PostgreSQL server for benchmarks and tests, from Debian's packages, on a unix socket only.
 
-The approach of ``tests/pg.py`` without pytest: ``initdb`` into a folder and ``pg_ctl start``
+Without pytest (``tests/pg.py`` wraps it in fixtures): ``initdb`` into a folder and ``pg_ctl start``
 a server that listens on a socket in that folder (no TCP port), as the ``postgres`` user
 through ``runuser`` when we are root. Durability is off (``fsync``, ``synchronous_commit``,
 ``full_page_writes``): a benchmark measures reads and scans, not the disk's flush. A folder
@@ -55,7 +55,7 @@ def server_binaries() -> Path:
     return found[-1].parent
 
 
-def _server_user() -> str | None:
+def server_user() -> str | None:
     if os.geteuid() != 0:
         return None
     try:
@@ -96,9 +96,10 @@ class PostgresServer:
         self.run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"),
                  "-o", options, "-w", "-t", "60", "start")
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """``fast`` checkpoints (a kept cluster restarts at once); ``immediate`` does not."""
         if (self.data / "postmaster.pid").exists():
-            self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "300", "stop",
+            self.run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "300", "stop",
                      timeout=330)
 
     def create_database(self, name: str) -> bool:
@@ -120,7 +121,7 @@ def postgres_server(
     root: Path, *, settings: Mapping[str, str] = BENCH_SETTINGS
 ) -> Iterator[PostgresServer]:
     """A server whose cluster lives in ``root/data`` (created when missing), stopped on exit."""
-    bindir, user = server_binaries(), _server_user()
+    bindir, user = server_binaries(), server_user()
     root.mkdir(parents=True, exist_ok=True)
     if user is not None:
         entry = pwd.getpwnam(user)
