@@ -174,9 +174,10 @@ def detail(session: Session, ticket: Ticket, *, user: User, now: datetime) -> Ti
     rows = session.exec(select(Assignment).where(Assignment.ticket_id == ticket.id)
                         .order_by(col(Assignment.id))).all()
     unit_id = unit_of(session, user)
-    wanted: set[int | None] = {a.unit_id for a in rows}
-    units = _unit_names(session, wanted | {ticket.main_unit_id})
-    units |= _unit_names(session, {r.unit_id for r in _side(session, Reply, ticket.id)})
+    replies = _side(session, Reply, ticket.id)
+    wanted: set[int | None] = {ticket.main_unit_id}
+    wanted |= {a.unit_id for a in rows} | {r.unit_id for r in replies}
+    units = _unit_names(session, wanted)
     state = service.state_of(ticket)
     actor_unit = units.get(unit_id) if unit_id is not None else None
     allowed = [a for a in allowed_actions(state, now=now, actor_unit=actor_unit)
@@ -196,7 +197,7 @@ def detail(session: Session, ticket: Ticket, *, user: User, now: datetime) -> Ti
             ) for a in rows],
             "allowed_actions": allowed,
             "replies": [{"unit": units.get(r.unit_id), "text": r.text, "at": r.at,
-                         "actor": r.actor} for r in _side(session, Reply, ticket.id)],
+                         "actor": r.actor} for r in replies],
             "extensions": [e.model_dump(exclude={"ticket_id"})
                            for e in _side(session, ExtensionRequest, ticket.id)],
             "surveys": [s.model_dump(exclude={"ticket_id"})
