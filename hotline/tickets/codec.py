@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import sys
 import types
 from datetime import datetime
@@ -66,7 +67,9 @@ def decode(tp: Any, data: Any) -> Any:
     return data
 
 
+@functools.cache
 def _hints(tp: type) -> dict[str, Any]:
+    """The resolved field types of a dataclass of ``lifecycle`` (fixed: read once per class)."""
     module = sys.modules[tp.__module__]
     return get_type_hints(tp, globalns=vars(module))
 
