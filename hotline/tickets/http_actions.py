@@ -35,7 +35,6 @@ from hotline.tickets.http import (
     ROLES_BY_ACTION,
     announce_change,
     detail,
-    unit_of,
     visible_ticket,
 )
 from hotline.tickets.models import Ticket
@@ -86,9 +85,9 @@ def _run(
                   user=user, now=now)
 
 
-def _my_unit(session: Session, user: User) -> str:
-    _allowed(user, "sign")  # every unit action is a unit handler's
-    assert unit_of(session, user) is not None and user.unit_name is not None
+def _my_unit(user: User) -> str:
+    _allowed(user, "sign")  # every unit action is a unit handler's, who always has a unit
+    assert user.unit_name is not None
     return user.unit_name
 
 
@@ -102,14 +101,14 @@ def dispatch(number: str, body: DispatchBody, request: Request, session: Session
 @router.post("/{number}/sign", summary="签收: the unit takes the ticket")
 def sign(number: str, body: Versioned, request: Request, session: SessionDep,
          user: CurrentUser, now: Now) -> TicketDetail:
-    action = lc.Sign(unit=_my_unit(session, user))
+    action = lc.Sign(unit=_my_unit(user))
     return _run(request, session, user, now, number, body, action)
 
 
 @router.post("/{number}/return", summary="退回: not this unit's duty (within 3 h of signing)")
 def return_(number: str, body: ReasonBody, request: Request, session: SessionDep,
             user: CurrentUser, now: Now) -> TicketDetail:
-    action = lc.Return(unit=_my_unit(session, user), reason=body.reason)
+    action = lc.Return(unit=_my_unit(user), reason=body.reason)
     return _run(request, session, user, now, number, body, action)
 
 
@@ -124,14 +123,14 @@ def review_return(number: str, body: ReviewReturnBody, request: Request, session
 @router.post("/{number}/start", summary="开始办理: the main unit starts handling")
 def start(number: str, body: Versioned, request: Request, session: SessionDep,
           user: CurrentUser, now: Now) -> TicketDetail:
-    action = lc.StartHandling(unit=_my_unit(session, user))
+    action = lc.StartHandling(unit=_my_unit(user))
     return _run(request, session, user, now, number, body, action)
 
 
 @router.post("/{number}/extension", summary="申请延期: ask for more working days")
 def extension(number: str, body: ExtensionBody, request: Request, session: SessionDep,
               user: CurrentUser, now: Now) -> TicketDetail:
-    action = lc.RequestExtension(unit=_my_unit(session, user), days=body.days,
+    action = lc.RequestExtension(unit=_my_unit(user), days=body.days,
                                  reason=body.reason)
     return _run(request, session, user, now, number, body, action)
 
@@ -146,7 +145,7 @@ def extension_decision(number: str, body: DecisionBody, request: Request,
 @router.post("/{number}/reply", summary="答复: the unit's result")
 def reply(number: str, body: ReplyBody, request: Request, session: SessionDep,
           user: CurrentUser, now: Now) -> TicketDetail:
-    action = lc.Reply(unit=_my_unit(session, user), text=body.text)
+    action = lc.Reply(unit=_my_unit(user), text=body.text)
     return _run(request, session, user, now, number, body, action)
 
 
