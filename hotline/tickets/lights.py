@@ -99,6 +99,31 @@ def marks(
     return Marks(deadline, yellow_at, current, published, _next(published, yellow_at, deadline))
 
 
+def stored_marks(
+    *, yellow_at: datetime, deadline: datetime, published: Light | None, now: datetime
+) -> Marks:
+    """``marks`` from a row's stored ``yellow_at`` and ``deadline`` alone, for the scanner.
+
+    Every clock's light only gets worse with time, so the ticket is red once ``now`` passes the
+    earliest deadline and yellow once it reaches the earliest ``yellow_at``: the same as
+    ``marks`` on the state the columns were written from, without decoding it.
+    """
+    current = (Light.RED if now > deadline
+               else Light.YELLOW if now >= yellow_at else Light.GREEN)
+    if published is None:
+        published = Light.GREEN
+    elif _RANK[current] < _RANK[published]:
+        published = current
+    return Marks(deadline, yellow_at, current, published, _next(published, yellow_at, deadline))
+
+
+def publishing(m: Marks, light: Light) -> Marks:
+    """``m`` once ``light`` is published: the next mark moves on."""
+    assert m.yellow_at is not None and m.deadline is not None
+    return Marks(m.deadline, m.yellow_at, m.current, light,
+                 _next(light, m.yellow_at, m.deadline))
+
+
 def worse(after: Light | None, before: Light | None) -> bool:
     return _RANK[after] > _RANK[before]
 

@@ -12,17 +12,31 @@ deliver each at most once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import Session, col, select, update
+from sqlalchemy import Row, bindparam, insert, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
-from hotline.tickets.changes import record_change
 from hotline.tickets.codec import decode_state
-from hotline.tickets.lights import from_stored, marks, worse
-from hotline.tickets.models import Assignment, ChangeKind, Light, Ticket, Unit
+from hotline.tickets.lights import Marks, from_stored, publishing, stored_marks, worse
+from hotline.tickets.models import Assignment, ChangeKind, Light, Ticket, TicketChange, Unit
 from hotline.tickets.rules import park_review_due
-from hotline.tickets.service import DEFAULT_RULES, Rules, light_columns
+
+_TICKETS = Ticket.__table__  # type: ignore[attr-defined]
+_CHANGES = TicketChange.__table__  # type: ignore[attr-defined]
+
+_Due = Row[*tuple[Any, ...]]  # id, number, version, status, light, yellow_at, deadline, unit
+
+# One statement for the whole batch (executemany); a row whose version moved is not touched.
+_STORE_LIGHT = (
+    update(_TICKETS)
+    .where(_TICKETS.c.id == bindparam("b_id"), _TICKETS.c.version == bindparam("b_version"))
+    .values(light=bindparam("b_light"), next_light_at=bindparam("b_next"))
+)
 
 
 @dataclass(frozen=True)
@@ -35,67 +49,101 @@ class LightChanged:
     main_unit: str | None
 
 
-def lights_changed(
-    *, session: Session, now: datetime, limit: int = 1000, rules: Rules = DEFAULT_RULES
-) -> list[LightChanged]:
+def lights_changed(*, session: Session, now: datetime, limit: int = 1000) -> list[LightChanged]:
     """Tickets whose light got worse than the one last published, oldest change first.
 
     At most ``limit`` rows are looked at (``scan_lights`` says how many were); a ticket that
     changed meanwhile (its version moved) is left to the next scan.
     """
-    return scan_lights(session=session, now=now, limit=limit, rules=rules)[0]
+    return scan_lights(session=session, now=now, limit=limit)[0]
 
 
 def scan_lights(
-    *, session: Session, now: datetime, limit: int = 1000, rules: Rules = DEFAULT_RULES
+    *, session: Session, now: datetime, limit: int = 1000
 ) -> tuple[list[LightChanged], int]:
-    """``lights_changed`` and the number of rows looked at: scan again while it is ``limit``."""
-    due = session.exec(
-        select(Ticket)
-        .where(col(Ticket.next_light_at) <= now)
-        .order_by(col(Ticket.next_light_at))
+    """``lights_changed`` and the number of rows looked at: scan again while it is ``limit``.
+
+    The light comes from the row's stored ``yellow_at`` and ``deadline`` (written with every
+    transition), so no state is decoded; the batch is stored with one UPDATE and its changes
+    with one INSERT.
+    """
+    t = _TICKETS.c
+    due = session.connection().execute(
+        sa_select(t.id, t.number, t.version, t.status, t.light, t.yellow_at, t.deadline,
+                  t.main_unit_id)
+        .where(t.next_light_at <= now)
+        .order_by(t.next_light_at)
         .limit(limit)
     ).all()
-    units = {u.id: u.name for u in session.exec(
-        select(Unit).where(col(Unit.id).in_({t.main_unit_id for t in due}))
-    ).all()}
+    if not due:
+        return [], 0
+    marked = [(row, _marks(row, now)) for row in due]
+    stored = _store(session, marked)
+    published = [(row, m) for row, m in marked
+                 if row.id in stored and m.published is not from_stored(row.light)
+                 and m.published is not None and m.published is m.current]
+    changes = _announce(session, published, now)
+    return changes, len(due)
+
+
+def _marks(row: _Due, now: datetime) -> Marks:
+    before = from_stored(row.light)
+    if row.yellow_at is None or row.deadline is None:  # no clock runs: nothing to watch
+        return Marks(None, None, None, None, None)
+    m = stored_marks(yellow_at=row.yellow_at, deadline=row.deadline, published=before, now=now)
+    return publishing(m, m.current) if worse(m.current, before) and m.current else m
+
+
+def _store(session: Session, marked: Sequence[tuple[_Due, Marks]]) -> set[int]:
+    """Store each row's light; returns the ids stored (a row changed meanwhile is not)."""
+    result = session.connection().execute(_STORE_LIGHT, [
+        {"b_id": row.id, "b_version": row.version, "b_next": m.next_light_at,
+         "b_light": (m.published or Light.NONE).value}
+        for row, m in marked
+    ])
+    ids = {row.id for row, _ in marked}
+    if result.rowcount == len(marked):
+        return ids
+    # Someone changed some of them: ours are those still at the version read (ours locked).
+    versions = dict(session.exec(
+        select(Ticket.id, Ticket.version).where(col(Ticket.id).in_(ids))
+    ).all())
+    return {row.id for row, _ in marked if versions.get(row.id) == row.version}
+
+
+def _announce(
+    session: Session, published: Sequence[tuple[_Due, Marks]], now: datetime
+) -> list[LightChanged]:
+    """The outbox rows of the lights published, and the changes to return."""
+    if not published:
+        return []
+    ids = [row.id for row, _ in published]
+    units = dict(session.exec(
+        select(Unit.id, Unit.name)
+        .where(col(Unit.id).in_({row.main_unit_id for row, _ in published}))
+    ).all())
     holders: dict[int, set[int]] = {}
     for ticket_id, unit_id in session.exec(
         select(Assignment.ticket_id, Assignment.unit_id)
-        .where(col(Assignment.ticket_id).in_([t.id for t in due]))
+        .where(col(Assignment.ticket_id).in_(ids))
     ).all():
         holders.setdefault(ticket_id, set()).add(unit_id)
-    changes = []
-    for ticket in due:
-        state, before = decode_state(ticket.state), from_stored(ticket.light)
-        now_light = marks(state, now=now, published=before, yellow_share=rules.limits.yellow_share,
-                          calendar=rules.calendar).current
-        publish = now_light if worse(now_light, before) else before
-        columns = light_columns(state, now=now, rules=rules,
-                                published=publish.value if publish else None)
-        result = session.exec(
-            update(Ticket)
-            .where(col(Ticket.id) == ticket.id, col(Ticket.version) == ticket.version)
-            .values(light=columns["light"], next_light_at=columns["next_light_at"])
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1 and publish is not before and publish is not None:
-            change = LightChanged(
-                ticket_id=ticket.id or 0, number=ticket.number, before=Light(ticket.light),
-                after=Light(publish.value), deadline=ticket.deadline,
-                main_unit=units.get(ticket.main_unit_id),
-            )
-            changes.append(change)
-            record_change(
-                session=session, ticket=ticket, kind=ChangeKind.LIGHT, action=change.after,
-                at=now, status=ticket.status, light=change.after,
-                unit_ids=holders.get(change.ticket_id, ()),
-                payload={"before": change.before.value, "main_unit": change.main_unit,
-                         "deadline": change.deadline.isoformat() if change.deadline else None},
-            )
-        session.expire(ticket)
-    session.flush()
-    return changes, len(due)
+    changes = [
+        LightChanged(ticket_id=row.id, number=row.number, before=Light(row.light),
+                     after=Light(m.published.value), deadline=row.deadline,
+                     main_unit=units.get(row.main_unit_id))
+        for row, m in published if m.published is not None
+    ]
+    session.connection().execute(insert(_CHANGES), [
+        {"ticket_id": c.ticket_id, "draft_id": None, "number": c.number,
+         "kind": ChangeKind.LIGHT.value, "action": c.after.value, "seq": None,
+         "status": row.status, "light": c.after.value,
+         "unit_ids": sorted(holders.get(c.ticket_id, ())), "at": now,
+         "payload": {"before": c.before.value, "main_unit": c.main_unit,
+                     "deadline": c.deadline.isoformat() if c.deadline else None}}
+        for c, (row, _) in zip(changes, published, strict=True)
+    ])
+    return changes
 
 
 def park_reviews_due(*, session: Session, now: datetime, limit: int = 1000) -> list[Ticket]:

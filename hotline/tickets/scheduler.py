@@ -21,7 +21,6 @@ from sqlalchemy import Engine
 
 from hotline.db import session_scope
 from hotline.tickets.scanner import scan_lights
-from hotline.tickets.service import DEFAULT_RULES, Rules
 
 log = logging.getLogger(__name__)
 BATCH = 1000
@@ -31,10 +30,10 @@ MAX_BATCHES = 2000
 class LightScheduler:
     def __init__(
         self, *, engine: Engine, clock: Callable[[], datetime], interval: float = 30.0,
-        on_change: Callable[[], None] | None = None, rules: Rules = DEFAULT_RULES,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.engine, self.clock, self.interval = engine, clock, interval
-        self.on_change, self.rules = on_change, rules
+        self.on_change = on_change
         self.passes = 0
         self.published = 0
         self.last_error: str | None = None
@@ -45,8 +44,7 @@ class LightScheduler:
         now, total = self.clock(), 0
         for _ in range(MAX_BATCHES):  # bounded: a row that stays due cannot spin the loop
             with session_scope(self.engine) as session:
-                changes, looked = scan_lights(session=session, now=now, limit=BATCH,
-                                              rules=self.rules)
+                changes, looked = scan_lights(session=session, now=now, limit=BATCH)
             total += len(changes)
             if changes and self.on_change is not None:
                 self.on_change()

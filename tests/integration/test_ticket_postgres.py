@@ -34,6 +34,7 @@ from tests.pg import (  # noqa: F401
     sqlite_engine,
     sqlite_template,
 )
+from tests.unit.test_ticket_store import scan_with_a_race
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=CST)
@@ -202,3 +203,7 @@ def test_given_the_same_sequence_when_run_on_sqlite_and_postgres_then_identical(
     assert on_postgres == on_sqlite
     assert on_postgres["replays"] == [True, True, True]
     assert on_postgres["lights"]  # something turned yellow or red
+
+
+def test_given_a_ticket_changed_during_the_scan_then_only_the_others_are_published(pg):
+    scan_with_a_race(pg, create, act)

@@ -11,7 +11,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from hotline.errors import HotlineError
-from hotline.tickets.calendar import Limits, RequestType, Urgency, WorkCalendar
+from hotline.tickets.calendar import Light, Limits, RequestType, Urgency, WorkCalendar
 from hotline.tickets.errors import ActionNotAllowed
 from hotline.tickets.lifecycle import (
     Action,
@@ -45,6 +45,7 @@ from hotline.tickets.lifecycle import (
     Transition,
     new_ticket,
 )
+from hotline.tickets.lights import marks, stored_marks
 from hotline.tickets.rules import (
     CENTER_ACTIONS,
     UNIT_ACTIONS,
@@ -529,6 +530,34 @@ def test_given_random_walks_of_allowed_actions_then_invariants_hold_and_log_repl
         state = step.new_state
         events.append(step.event)
     assert replay(initial, events, calendar=CALENDAR) == state
+
+
+@settings(max_examples=60)
+@given(data=st.data(), urgency=st.sampled_from(Urgency))
+def test_given_any_reachable_state_then_the_scanners_stored_marks_equal_the_states_marks(
+    data, urgency
+):
+    """The scanner reads a ticket's light off its stored yellow_at and deadline, without
+    decoding the state: that must agree with ``marks`` on the state, at any time after."""
+    state, now = new_ticket("T1", request_type=RequestType.COMPLAINT, accepted_at=T0,
+                            urgency=urgency), T0
+    for _ in range(data.draw(st.integers(min_value=0, max_value=12), label="length")):
+        now += data.draw(STEPS, label="wait")
+        possible = [s for a in candidates(state, now) if (s := try_apply(state, a, now))]
+        if not possible:
+            break
+        state = data.draw(st.sampled_from(possible), label="step").new_state
+    published = data.draw(st.sampled_from([None, *Light]), label="published")
+    written = marks(state, now=now, published=published, yellow_share=0.8, calendar=CALENDAR)
+    later = now + data.draw(STEPS, label="later") * data.draw(st.integers(0, 30), label="times")
+    expected = marks(state, now=later, published=published, yellow_share=0.8,
+                     calendar=CALENDAR)
+    if written.deadline is None:
+        assert expected.deadline is None
+        return
+    assert written.yellow_at is not None
+    assert stored_marks(yellow_at=written.yellow_at, deadline=written.deadline,
+                        published=published, now=later) == expected
 
 
 def test_given_an_anonymous_caller_when_reviewed_then_center_closes_without_revisit():

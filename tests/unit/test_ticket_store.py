@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import threading
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, func, text
@@ -13,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from hotline.db import session_scope
 from hotline.tickets import lifecycle as lc
-from hotline.tickets import service
+from hotline.tickets import scanner, service
 from hotline.tickets.errors import ActionNotAllowed, ConcurrentUpdate, NoSuchTicket, NoSuchUnit
 from hotline.tickets.models import (
     Assignment,
@@ -22,6 +23,7 @@ from hotline.tickets.models import (
     Reply,
     SurveyResult,
     Ticket,
+    TicketChange,
     TicketCreate,
     TicketEvent,
     TicketType,
@@ -272,6 +274,43 @@ def test_given_a_dispatched_ticket_when_time_passes_then_yellow_then_red_each_on
     assert scan(60) == []  # the deadline itself is still yellow
     assert scan(61) == [(ticket.number, "yellow", "red")]
     assert scan(600) == []
+
+
+def test_given_a_ticket_changed_during_the_scan_then_only_the_others_are_published(engine):
+    scan_with_a_race(engine, create, act)
+
+
+def scan_with_a_race(engine: Engine, create: Any, act: Any) -> None:
+    """Two tickets due; one changes between the scan's read and its write (also on PG)."""
+    first, second = create(engine), create(engine)
+    for ticket in (first, second):
+        act(engine, ticket.id, lc.Dispatch(main_unit=MAIN), at=T0)
+    raced = []
+
+    def someone_else_acts(conn, clause, *args):  # between the scan's read and its write
+        if clause is scanner._STORE_LIGHT and not raced:
+            raced.append(first.id)
+            conn.execute(text("UPDATE ticket SET version = version + 1 WHERE id = :id"),
+                         {"id": first.id})
+
+    event.listen(engine, "before_execute", someone_else_acts)
+    try:
+        with session_scope(engine) as session:
+            changes = lights_changed(session=session, now=T0 + timedelta(minutes=50))
+    finally:
+        event.remove(engine, "before_execute", someone_else_acts)
+
+    assert raced == [first.id]
+    assert [c.number for c in changes] == [second.number]
+    with Session(engine) as session:
+        lights = dict(session.exec(select(Ticket.id, Ticket.light)).all())
+        published = session.exec(select(TicketChange.number)
+                                 .where(TicketChange.kind == "light")).all()
+    assert lights == {first.id: "green", second.id: "yellow"}
+    assert published == [second.number]
+    with session_scope(engine) as session:  # the next scan reports the one left
+        again = lights_changed(session=session, now=T0 + timedelta(minutes=50))
+    assert [c.number for c in again] == [first.number]
 
 
 def test_given_a_red_ticket_when_signed_then_the_light_starts_again(engine):
