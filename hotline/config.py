@@ -182,6 +182,9 @@ class SttSettings(BaseModel):
     backoff_seconds: float = Field(default=10.0, ge=0)  # doubled after each failed attempt
     backoff_max_seconds: float = Field(default=600.0, ge=0)
     poll_seconds: float = Field(default=5.0, gt=0)  # new jobs from other processes, models
+    # Longer recordings fail at once, naming their length. A two-hour call is a real call and
+    # is transcribed (streamed in chunks, its lease renewed); a day-long file is a mistake.
+    max_audio_seconds: float | None = Field(default=4 * 3600.0, gt=0)
 
 
 class Settings(BaseSettings):

@@ -35,6 +35,8 @@ PCM, IEEE_FLOAT, ALAW, MULAW, EXTENSIBLE = 1, 3, 6, 7, 0xFFFE
 ENCODINGS = {PCM: "pcm", ALAW: "alaw", MULAW: "ulaw"}
 # A recorder that has not closed its file yet leaves these sizes in the header.
 UNFINISHED_SIZES = (0, 0xFFFFFFFF)
+# Sample rates we resample from: below, no speech band; above, no recorder we know of.
+MIN_RATE, MAX_RATE = 4000, 192000
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ def _info(path: Path, fmt: tuple[int, int, int, int, int], *, offset: int, annou
         raise AudioError(str(path), f"{channels} channels: mono or stereo only")
     if rate <= 0:
         raise AudioError(str(path), "the header gives a sample rate of 0")
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise AudioError(str(path), f"unsupported sample rate {rate} Hz: "
+                                    f"{MIN_RATE}–{MAX_RATE} Hz only")
     width = (bits + 7) // 8
     if width not in (1, 2, 3, 4) or (tag != PCM and width != 1):
         raise AudioError(str(path), f"unsupported sample size ({bits} bits)")
@@ -170,6 +175,17 @@ def to_mono16(data: bytes, info: WavInfo) -> bytes:
     if info.channels == 2:
         data = audioop.tomono(data, 2, 0.5, 0.5)
     return data
+
+
+def duration(seconds: float) -> str:
+    """``seconds`` as H:MM:SS (a job's error names a recording's length this way)."""
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def is_silent(pcm: bytes, *, level: int) -> bool:
+    """16-bit samples that never reach ``level`` (digital silence: a line on hold, muted)."""
+    return not pcm or audioop.max(pcm, 2) < level
 
 
 def read_pcm(path: Path, *, rate: int) -> bytes:

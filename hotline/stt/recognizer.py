@@ -21,16 +21,18 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hotline.stt.audio import pcm_chunks, read_pcm, read_wav_info
-from hotline.stt.errors import SttError, UnknownWords
+from hotline.stt.audio import duration, is_silent, pcm_chunks, read_pcm, read_wav_info
+from hotline.stt.errors import AudioError, SttError, UnknownWords
 from hotline.stt.models_dir import ModelInfo
 
 _MODELS: dict[str, Any] = {}  # model folder -> vosk.Model, one load per process
 UNKNOWN = "[unk]"
+SILENCE_LEVEL = 16  # a peak below this (-66 dBFS) is digital silence, not a quiet voice
+GAP_FED_SECONDS = 1.0  # of a silence, this much reaches the recogniser; the rest is skipped
 
 
 def load(model: ModelInfo) -> Any:
@@ -69,38 +71,67 @@ def _recognizer(model: ModelInfo, grammar: list[str] | None = None) -> Any:
     return recognizer
 
 
-def _words(result_json: str) -> tuple[str, list[dict[str, Any]]]:
+def _words(result_json: str, offset: float = 0.0) -> tuple[str, list[dict[str, Any]]]:
     result = json.loads(result_json)
-    words = [{"word": w["word"], "start": float(w["start"]), "end": float(w["end"]),
-              "conf": float(w["conf"])} for w in result.get("result", [])]
+    words = [{"word": w["word"], "start": round(float(w["start"]) + offset, 3),
+              "end": round(float(w["end"]) + offset, 3), "conf": float(w["conf"])}
+             for w in result.get("result", [])]
     return str(result.get("text", "")), words
 
 
-def transcribe_file(audio_path: str, model: ModelInfo) -> dict[str, Any]:
+def transcribe_file(audio_path: str, model: ModelInfo, max_seconds: float | None = None
+                    ) -> dict[str, Any]:
     """Transcribe a WAV file: the fields of a transcript (text, words with times, …).
 
     ``text`` is Vosk's, words separated by spaces (Chinese too); ``processing_seconds``
-    counts recognition, not the model's first load.
+    counts recognition, not the model's first load. The file is read in half-second chunks
+    (a two-hour call never sits in memory). Digital silence is fed for its first
+    ``GAP_FED_SECONDS`` only (the recogniser ends its utterance there) and then skipped until
+    sound comes back: the recogniser would spend a CPU second on every 30 s of it (a call on
+    hold, a muted line) and find nothing. Word times stay on the file's time line.
+    A file longer than ``max_seconds`` is refused (:class:`AudioError`) before any work.
     """
     info = read_wav_info(Path(audio_path))
+    if max_seconds is not None and info.seconds > max_seconds:
+        raise AudioError(audio_path, f"{duration(info.seconds)} long, more than the "
+                                     f"configured maximum of {duration(max_seconds)} "
+                                     "(stt.max_audio_seconds)")
     recognizer = _recognizer(model)
     started = time.perf_counter()
-    texts: list[str] = []
-    words: list[dict[str, Any]] = []
+    heard = _Heard()
+    silent_for = 0.0
     for chunk in pcm_chunks(info, rate=model.sample_rate, seconds=0.5):
+        if not is_silent(chunk, level=SILENCE_LEVEL):
+            silent_for, heard.skipping = 0.0, False
+        else:
+            seconds = len(chunk) / (2 * model.sample_rate)
+            silent_for += seconds
+            if silent_for > GAP_FED_SECONDS:
+                if not heard.skipping:
+                    heard.add(recognizer.FinalResult())  # what came before the gap
+                    heard.skipping = True
+                heard.offset += seconds
+                continue
         if recognizer.AcceptWaveform(chunk):
-            _add(texts, words, recognizer.Result())
-    _add(texts, words, recognizer.FinalResult())
-    return {"text": " ".join(texts), "words": words, "model_name": model.name,
+            heard.add(recognizer.Result())
+    heard.add(recognizer.FinalResult())
+    return {"text": " ".join(heard.texts), "words": heard.words, "model_name": model.name,
             "audio_seconds": info.seconds,
             "processing_seconds": time.perf_counter() - started}
 
 
-def _add(texts: list[str], words: list[dict[str, Any]], result_json: str) -> None:
-    text, found = _words(result_json)
-    if text:
-        texts.append(text)
-    words.extend(found)
+@dataclass
+class _Heard:
+    texts: list[str] = field(default_factory=list)
+    words: list[dict[str, Any]] = field(default_factory=list)
+    offset: float = 0.0  # seconds of silence skipped so far: added to the recogniser's times
+    skipping: bool = False
+
+    def add(self, result_json: str) -> None:
+        text, found = _words(result_json, self.offset)
+        if text:
+            self.texts.append(text)
+        self.words.extend(found)
 
 
 @dataclass(frozen=True)

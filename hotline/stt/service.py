@@ -222,7 +222,8 @@ class TranscriptionService:
         path = self.settings.recordings_dir / claim.audio_path  # an absolute path stays
         loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(pool, transcribe_file, str(path), model)
+            result = await loop.run_in_executor(pool, transcribe_file, str(path), model,
+                                                self.stt.max_audio_seconds)
         except AudioError as exc:
             await self._failed(claim, str(exc), permanent=True)
         except BrokenProcessPool as exc:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import array
 import math
 import struct
+import tracemalloc
 import wave
 from pathlib import Path
 
 import pytest
 
-from hotline.stt.audio import pcm_chunks, read_pcm, read_wav_info
+from hotline.stt.audio import duration, is_silent, pcm_chunks, read_pcm, read_wav_info
 from hotline.stt.errors import AudioError, SttError
 
 AMPLITUDE = 10000
@@ -164,3 +165,67 @@ def test_given_a_missing_file_when_read_then_an_error_worth_a_retry(tmp_path: Pa
         read_wav_info(tmp_path / "gone.wav")
     assert not isinstance(caught.value, AudioError)
     assert "gone.wav" in str(caught.value)
+
+
+def sparse_wav(path: Path, *, seconds: int, rate: int = 8000) -> Path:
+    """A WAV of ``seconds`` of digital silence written as a sparse file (no disk, no time)."""
+    data_bytes = seconds * rate * 2
+    with path.open("wb") as f:
+        f.write(struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + data_bytes, b"WAVE", b"fmt ",
+                            16, 1, 1, rate, rate * 2, 2, 16, b"data", data_bytes))
+        f.truncate(44 + data_bytes)
+    return path
+
+
+def test_given_a_two_hour_recording_when_streamed_then_never_more_than_a_chunk_in_memory(
+    tmp_path: Path,
+) -> None:
+    path = sparse_wav(tmp_path / "two-hours.wav", seconds=2 * 3600)
+    info = read_wav_info(path)
+    assert info.seconds == 7200.0
+
+    tracemalloc.start()
+    try:
+        total = sum(len(chunk) for chunk in pcm_chunks(info, rate=16000, seconds=0.5))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert abs(total - 7200 * 16000 * 2) <= 4
+    assert peak < 1_000_000  # the file is 115 MB; a chunk is 8 kB in, 16 kB out
+
+
+@pytest.mark.parametrize("rate", [1, 3999, 192001, 4_000_000])
+def test_given_a_sample_rate_no_recorder_makes_when_read_then_refused_naming_it(
+    tmp_path: Path, rate: int
+) -> None:
+    path = write_wav(tmp_path / "odd.wav", tone(8000, 0.1).tobytes(), rate=8000)
+    raw = bytearray(path.read_bytes())
+    raw[24:28] = struct.pack("<I", rate)
+    path.write_bytes(bytes(raw))
+
+    with pytest.raises(AudioError) as caught:
+        read_wav_info(path)
+
+    assert str(caught.value) == f"{path}: unsupported sample rate {rate} Hz: 4000–192000 Hz only"
+
+
+def test_given_float_samples_when_read_then_refused_naming_the_encoding(tmp_path: Path) -> None:
+    path = write_wav(tmp_path / "float.wav", tone(8000, 0.1).tobytes() * 2, rate=8000, width=4)
+    raw = bytearray(path.read_bytes())
+    raw[20:22] = struct.pack("<H", 3)  # WAVE_FORMAT_IEEE_FLOAT
+    path.write_bytes(bytes(raw))
+
+    with pytest.raises(AudioError, match="unsupported encoding \\(floating-point samples\\)"):
+        read_wav_info(path)
+
+
+def test_durations_are_written_as_hours_minutes_seconds() -> None:
+    assert [duration(s) for s in (0, 59.6, 3600, 7322.2, 4 * 3600)] == [
+        "0:00:00", "0:01:00", "1:00:00", "2:02:02", "4:00:00"]
+
+
+def test_given_samples_below_the_level_then_silent() -> None:
+    assert is_silent(b"", level=16)
+    assert is_silent(array.array("h", [0, 15, -15]).tobytes(), level=16)
+    assert not is_silent(array.array("h", [0, 16, 0]).tobytes(), level=16)
