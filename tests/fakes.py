@@ -16,6 +16,9 @@ Not mocks: each is a working implementation driven by a script, like httpx's ``M
   ``read_digits``. ``at=None``: at the next chance.
 * ``Silence(at=text)``: the next matching ``read_digits`` times out (it would anyway when
   no action matches; this makes the script explicit).
+* ``Say(text, at=text)``: the caller answers a speech menu's listening (``listen``) with
+  ``text`` ("" for silence); ``FakeSpeechRecognizer`` hears exactly that. A ``Press`` of one of
+  the listening's keys ends it with the key instead.
 * ``HangUp(at=text)``: the caller hangs up while that prompt plays. ``HangUp()`` in
   ``queue_outcomes``/``dial_outcomes``/``record_outcomes``: hangs up while waiting there.
 * ``hang_up_at_step=N``: the N-th channel command (1-based) raises ``CallerHungUp``.
@@ -36,10 +39,12 @@ from hotline.errors import CallerHungUp
 from hotline.ivr.ports import (
     DialOutcome,
     DialStatus,
+    ListenOutcome,
     Prompt,
     QueueOutcome,
     QueueStatus,
     RecordOutcome,
+    SpeechChoice,
     StepRecord,
 )
 
@@ -60,7 +65,15 @@ class HangUp:
     at: str | None = None
 
 
-Action = Press | Silence | HangUp
+@dataclass(frozen=True)
+class Say:
+    text: str
+    at: str | None = None
+    confidence: float = 0.9
+
+
+Action = Press | Silence | HangUp | Say
+SAID = "said:"  # the fake answer "path": said:<confidence>:<text>
 
 
 @dataclass(frozen=True)
@@ -154,6 +167,23 @@ class FakeCallChannel:
             return RecordOutcome(path=path, ended_by="key", duration_ms=4200)
         return outcome
 
+    async def listen(self, *, max_seconds: int, silence_seconds: int, keys: str
+                     ) -> ListenOutcome:
+        self._begin("listen", max_seconds=max_seconds, silence_seconds=silence_seconds,
+                    keys=keys)
+        action = self._next_action(self._last_text)
+        if isinstance(action, HangUp):
+            self.actions.popleft()
+            self._gone()
+        if isinstance(action, Press) and len(action.keys) == 1 and action.keys in keys:
+            self.actions.popleft()
+            return ListenOutcome(path=f"{SAID}0:", key=action.keys)
+        if isinstance(action, Say | Silence):
+            self.actions.popleft()
+        if isinstance(action, Say):
+            return ListenOutcome(path=f"{SAID}{action.confidence}:{action.text}")
+        return ListenOutcome(path=f"{SAID}0:")
+
     async def queue(self, *, queue: str, max_wait: int, exit_keys: str) -> QueueOutcome:
         self._begin("queue", queue=queue, max_wait=max_wait, exit_keys=exit_keys)
         outcome = self._queue_outcomes.popleft() if self._queue_outcomes else None
@@ -224,6 +254,33 @@ class MemoryStepLog:
     def step(self, node: str) -> StepRecord:
         """The last step at ``node``."""
         return [step for step in self.steps if step.node == node][-1]
+
+
+class FakeSpeechRecognizer:
+    """A ``SpeechRecognizer`` hearing what ``FakeCallChannel``'s ``Say`` said.
+
+    ``languages``: those with a model (None: every language). ``fail_after``: after that many
+    answers ``choose`` returns None (the model went away).
+    """
+
+    def __init__(self, *, languages: set[str | None] | None = None,
+                 fail_after: int | None = None) -> None:
+        self.languages = languages
+        self.fail_after = fail_after
+        self.heard: list[tuple[str, tuple[str, ...], str | None]] = []
+
+    def available(self, language: str | None) -> bool:
+        return self.languages is None or language in self.languages
+
+    async def choose(self, audio_path: str, phrases: Sequence[str], *,
+                     language: str | None) -> SpeechChoice | None:
+        if self.fail_after is not None and len(self.heard) >= self.fail_after:
+            return None
+        self.heard.append((audio_path, tuple(phrases), language))
+        confidence, _, text = audio_path.removeprefix(SAID).partition(":")
+        said = " ".join(text.split())
+        return SpeechChoice(phrase=said if said in phrases else None, heard=said,
+                            confidence=float(confidence) if said else 0.0)
 
 
 class FakeTicketLookup:

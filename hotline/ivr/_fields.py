@@ -183,6 +183,25 @@ class FieldReader:
                 result[dtmf] = target
         return result
 
+    def phrasemap(self, key: str) -> dict[str, str]:
+        """A mapping spoken phrase -> node id (``phrases``); spaces inside a phrase collapse."""
+        value = self.data.get(key)
+        if not isinstance(value, LineMap) or not value:
+            self.error(f"'{key}' must map spoken phrases to node ids", key=key)
+            return {}
+        result: dict[str, str] = {}
+        for said, target in value.items():
+            phrase = " ".join(said.split()) if isinstance(said, str) else ""
+            if not phrase:
+                self.error(f"phrase {said!r} must be a non-empty text (quote it)", key=key)
+            elif phrase in result:
+                self.error(f"phrase '{phrase}' is given twice", key=key)
+            elif not isinstance(target, str) or not target:
+                self.error(f"phrase '{phrase}' must name a node", key=key)
+            else:
+                result[phrase] = target
+        return result
+
     def schedule(self, key: str) -> tuple[DayRule, ...]:
         value = self.data.get(key)
         if not isinstance(value, LineMap) or not value:

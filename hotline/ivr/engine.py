@@ -32,8 +32,16 @@ from hotline.ivr.flow import (
     QueueNode,
     RecordNode,
     Ref,
+    SpeechMenuNode,
 )
-from hotline.ivr.ports import DialOutcome, DialStatus, Prompt, QueueOutcome, QueueStatus
+from hotline.ivr.ports import (
+    DialOutcome,
+    DialStatus,
+    Prompt,
+    QueueOutcome,
+    QueueStatus,
+    SpeechChoice,
+)
 
 EndReason = Literal["completed", "transferred"]
 
@@ -109,7 +117,7 @@ class FlowEngine:
     def play_interrupt_keys(self) -> str:
         return _keys(self.flow.global_keys)
 
-    def menu_keys(self, node: MenuNode) -> str:
+    def menu_keys(self, node: MenuNode | SpeechMenuNode) -> str:
         return _keys([*node.choices, *self.flow.global_keys])
 
     def queue_exit_keys(self, node: QueueNode) -> str:
@@ -124,7 +132,9 @@ class FlowEngine:
     def after_play(self, node: PlayNode, *, key: str | None) -> Transition:
         return self._global(key) or _follow(node.next)
 
-    def after_menu(self, node: MenuNode, *, key: str, attempt: int) -> Transition | Retry:
+    def after_menu(
+        self, node: MenuNode | SpeechMenuNode, *, key: str, attempt: int
+    ) -> Transition | Retry:
         """``key`` is "" when the caller pressed nothing; ``attempt`` counts from 1."""
         if key in node.choices:
             return GoTo(node.choices[key])
@@ -134,6 +144,28 @@ class FlowEngine:
         if attempt > node.retries:
             return GoTo(node.on_fail)
         return Retry(prompt=node.invalid if key else node.no_input, attempt=attempt + 1)
+
+    def after_speech(
+        self, node: SpeechMenuNode, *, key: str, choice: SpeechChoice | None, attempt: int
+    ) -> Transition | Retry:
+        """A key routes as in a menu; else the phrase ``choice`` found in the answer, if heard
+        with at least the node's ``min_confidence``. ``choice`` None: nothing was said (or
+        it could not be recognised); ``attempt`` counts from 1."""
+        if key or choice is None:
+            return self.after_menu(node, key=key, attempt=attempt)
+        phrase = self.speech_match(node, choice)
+        if phrase is not None:
+            return GoTo(node.phrases[phrase])
+        if attempt > node.retries:
+            return GoTo(node.on_fail)
+        return Retry(prompt=node.invalid if choice.heard else node.no_input, attempt=attempt + 1)
+
+    @staticmethod
+    def speech_match(node: SpeechMenuNode, choice: SpeechChoice) -> str | None:
+        """The node's phrase ``choice`` stands for, or None (no match, or too unsure)."""
+        if choice.phrase in node.phrases and choice.confidence >= node.min_confidence:
+            return choice.phrase
+        return None
 
     def after_hours(
         self, node: HoursNode, *, now: datetime, holidays: frozenset[date]

@@ -24,6 +24,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.wee
 DEFAULT_APOLOGY = Prompt(text="抱歉，系统出现故障，正在为您转接人工服务。")
 DEFAULT_INVALID = Prompt(text="您的输入有误，请重新选择。")
 DEFAULT_NO_INPUT = Prompt(text="您没有按键，请重新选择。")
+DEFAULT_SPEECH_INVALID = Prompt(text="抱歉，没有听清，请重新说一遍或按键选择。")
+DEFAULT_SPEECH_NO_INPUT = Prompt(text="您没有回答，请说出您的选择或按键选择。")
 DEFAULT_NOT_FOUND = Prompt(text="没有查询到该工单。")
 DEFAULT_LOOKUP_NO_INPUT = Prompt(text="您没有输入工单编号。")
 
@@ -120,6 +122,40 @@ class MenuNode(_NodeBase):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SpeechMenuNode(_NodeBase):
+    """A menu answered by voice (a grammar restricted to ``phrases``) or by key (``choices``).
+
+    Keys always work: pressed during the prompt or while listening they route as in a
+    ``menu``. With no speech model for the language the node takes keys only.
+    """
+
+    kind: ClassVar[str] = "speech_menu"
+    interruptible: ClassVar[bool] = True
+
+    prompt: Prompt
+    phrases: Mapping[str, str]  # phrase (words separated by spaces) -> node id
+    choices: Mapping[str, str]  # DTMF key -> node id
+    on_fail: str
+    language: str | None = None  # None: the default language of speech recognition
+    listen_seconds: int = 5  # longest answer
+    silence_seconds: int = 2  # the answer ends after this much silence
+    min_confidence: float = 0.0  # a phrase heard with less is no match
+    timeout: float = 5.0  # waiting for a key when there is no speech model
+    retries: int = 3  # further tries after no match or no answer
+    invalid: Prompt = DEFAULT_SPEECH_INVALID
+    no_input: Prompt = DEFAULT_SPEECH_NO_INPUT
+
+    def words(self) -> list[str]:
+        """Every word of the phrases, each once (what the model's vocabulary must hold)."""
+        return list(dict.fromkeys(w for phrase in self.phrases for w in phrase.split()))
+
+    def refs(self) -> tuple[Ref, ...]:
+        said = tuple((f"phrase '{phrase}'", target) for phrase, target in self.phrases.items())
+        keys = tuple((f"choice '{key}'", target) for key, target in self.choices.items())
+        return (*said, *keys, ("'on_fail'", self.on_fail))
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecordNode(_Sequential):
     kind: ClassVar[str] = "record"
 
@@ -212,6 +248,7 @@ Node = (
     PlayNode
     | HoursNode
     | MenuNode
+    | SpeechMenuNode
     | RecordNode
     | LookupNode
     | QueueNode

@@ -4,11 +4,11 @@ Every problem becomes a ``FlowFileError`` naming the file, the line of the node 
 the node id and the reason. All problems of all files are reported, and one broken file never
 stops the others from loading::
 
-    flows, errors = load_flows(settings.flows_dir)      # broken files are left out of flows
+    flows, errors = load_flows(settings.flows_dir, vocabulary=vocabulary)  # broken: left out
     for error in errors:
         log.error("%s", error)                           # ivr_flows/menu.yaml:12: node 'main': ...
 
-    errors = check_flows(path)                           # `hotline flows check`
+    errors = check_flows(path, vocabulary=ModelVocabulary(settings))  # `hotline flows check`
     print(format_errors(errors))
 
 The format is shown by the shipped flows in ``ivr_flows/``; the nodes are in
@@ -17,6 +17,7 @@ The format is shown by the shipped flows in ``ivr_flows/``; the nodes are in
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from hotline.ivr.flow import (
     DEFAULT_LOOKUP_NO_INPUT,
     DEFAULT_NO_INPUT,
     DEFAULT_NOT_FOUND,
+    DEFAULT_SPEECH_INVALID,
+    DEFAULT_SPEECH_NO_INPUT,
     EMERGENCY_LINES,
     EmergencyNode,
     ExtensionNode,
@@ -44,9 +47,12 @@ from hotline.ivr.flow import (
     PlayNode,
     QueueNode,
     RecordNode,
+    SpeechMenuNode,
 )
+from hotline.ivr.ports import SpeechVocabulary
 
 FLOW_SUFFIXES = (".yaml", ".yml")
+log = logging.getLogger(__name__)
 
 
 # One builder per kind; each reads the fields its kind allows (checked before by _KINDS).
@@ -84,6 +90,33 @@ def _menu(r: FieldReader) -> Node | None:
     return MenuNode(
         id=r.node, line=r.line, prompt=prompt, choices=choices, on_fail=on_fail,
         timeout=timeout, retries=retries, invalid=invalid, no_input=no_input,
+    )  # fmt: skip
+
+
+def _speech_menu(r: FieldReader) -> Node | None:
+    prompt, on_fail = r.prompt("prompt"), r.text("on_fail")
+    phrases = r.phrasemap("phrases")
+    choices = r.keymap("choices", label="choice key")
+    if not choices and r.ok:
+        r.error("'choices' must give at least one key (keys always work, and are all there "
+                "is without a speech model)")
+    language = r.text("language", pattern=NAME)
+    listen_seconds = r.integer("listen_seconds", default=5, minimum=1)
+    silence_seconds = r.integer("silence_seconds", default=2, minimum=1)
+    min_confidence = r.number("min_confidence", default=0.0, minimum=0)
+    if min_confidence > 1:
+        r.error("'min_confidence' must be at most 1", key="min_confidence")
+    timeout = r.number("timeout", default=5.0, minimum=1)
+    retries = r.integer("retries", default=3, minimum=0)
+    invalid = r.prompt("invalid", default=DEFAULT_SPEECH_INVALID)
+    no_input = r.prompt("no_input", default=DEFAULT_SPEECH_NO_INPUT)
+    if prompt is None or on_fail is None or invalid is None or no_input is None:
+        return None
+    return SpeechMenuNode(
+        id=r.node, line=r.line, prompt=prompt, phrases=phrases, choices=choices,
+        on_fail=on_fail, language=language, listen_seconds=listen_seconds,
+        silence_seconds=silence_seconds, min_confidence=min_confidence, timeout=timeout,
+        retries=retries, invalid=invalid, no_input=no_input,
     )  # fmt: skip
 
 
@@ -165,6 +198,12 @@ _KINDS: dict[str, tuple[set[str], set[str], _Builder]] = {
         {"timeout", "retries", "invalid", "no_input"},
         _menu,
     ),
+    "speech_menu": (
+        {"prompt", "phrases", "choices", "on_fail"},
+        {"language", "listen_seconds", "silence_seconds", "min_confidence", "timeout",
+         "retries", "invalid", "no_input"},
+        _speech_menu,
+    ),
     "record": ({"prompt"}, {"name", "max_seconds", "silence_seconds", "beep", "next"}, _record),
     "lookup": ({"prompt"}, {"max_digits", "timeout", "not_found", "no_input", "next"}, _lookup),
     "goto": ({"target"}, set(), _goto),
@@ -178,7 +217,8 @@ _TARGETS: dict[str, tuple[set[str], set[str], _Builder]] = {
 }
 
 
-KINDS = ("goto", "hangup", "hours", "lookup", "menu", "play", "record", "transfer")
+KINDS = ("goto", "hangup", "hours", "lookup", "menu", "play", "record", "speech_menu",
+         "transfer")
 
 
 def _spec(r: FieldReader) -> tuple[set[str], set[str], _Builder, str] | None:
@@ -296,6 +336,33 @@ def _check_graph(flow: Flow, *, errors: list[FlowFileError]) -> None:
         ))  # fmt: skip
 
 
+def _check_vocabulary(
+    flow: Flow, *, errors: list[FlowFileError], vocabulary: SpeechVocabulary
+) -> None:
+    """Every word of every speech menu's phrases must be known to its language's model.
+
+    With no usable model the words cannot be checked: the node will take keys only (the
+    recogniser says the same at call time), which is logged, not refused.
+    """
+    for node in flow.nodes.values():
+        if not isinstance(node, SpeechMenuNode):
+            continue
+        language = node.language or "default"
+        unknown = vocabulary.unknown_words(node.language, node.words())
+        if unknown is None:
+            log.warning("%s:%d: node '%s': no speech model for language %s: the node takes "
+                        "keys only until one is installed", flow.path, node.line, node.id,
+                        language)  # fmt: skip
+            continue
+        for word in unknown:
+            phrase = next(p for p in node.phrases if word in p.split())
+            errors.append(FlowFileError(
+                path=flow.path, line=node.line, node=node.id,
+                reason=f"word '{word}' of phrase '{phrase}' is not in the vocabulary of the "
+                       f"speech model for language {language}",
+            ))  # fmt: skip
+
+
 def _parse_yaml(path: Path, errors: list[FlowFileError]) -> LineMap | None:
     def fail(reason: str, line: int | None = None) -> None:
         errors.append(FlowFileError(path=str(path), line=line, reason=reason))
@@ -319,27 +386,36 @@ def _parse_yaml(path: Path, errors: list[FlowFileError]) -> LineMap | None:
     return data if isinstance(data, LineMap) else None
 
 
-def read_flow(path: Path | str) -> tuple[Flow | None, list[FlowFileError]]:
-    """Parse and check one flow file: the flow (None when broken) and every problem found."""
+def read_flow(
+    path: Path | str, *, vocabulary: SpeechVocabulary | None = None
+) -> tuple[Flow | None, list[FlowFileError]]:
+    """Parse and check one flow file: the flow (None when broken) and every problem found.
+
+    With a ``vocabulary``, the words of speech menus are checked against the speech models.
+    """
     path = Path(path)
     errors: list[FlowFileError] = []
     data = _parse_yaml(path, errors)
     flow = _read_top(path=path, errors=errors, data=data) if data is not None else None
     if flow is not None:
         _check_graph(flow, errors=errors)
+        if vocabulary is not None:
+            _check_vocabulary(flow, errors=errors, vocabulary=vocabulary)
     return (flow if not errors else None), errors
 
 
-def load_flow(path: Path | str) -> Flow:
+def load_flow(path: Path | str, *, vocabulary: SpeechVocabulary | None = None) -> Flow:
     """One flow file; raises the first ``FlowFileError`` when it is broken."""
-    flow, errors = read_flow(path)
+    flow, errors = read_flow(path, vocabulary=vocabulary)
     if errors:
         raise errors[0]
     assert flow is not None
     return flow
 
 
-def load_flows(directory: Path | str) -> tuple[dict[str, Flow], list[FlowFileError]]:
+def load_flows(
+    directory: Path | str, *, vocabulary: SpeechVocabulary | None = None
+) -> tuple[dict[str, Flow], list[FlowFileError]]:
     """Every flow of a folder by name (file stem), and the problems of the broken files."""
     directory = Path(directory)
     if not directory.is_dir():
@@ -350,7 +426,7 @@ def load_flows(directory: Path | str) -> tuple[dict[str, Flow], list[FlowFileErr
     flows: dict[str, Flow] = {}
     errors: list[FlowFileError] = []
     for path in paths:
-        flow, file_errors = read_flow(path)
+        flow, file_errors = read_flow(path, vocabulary=vocabulary)
         if flow is not None and flow.name in flows:
             reason = f"another file already defines the flow '{flow.name}'"
             file_errors.append(FlowFileError(path=str(path), reason=reason))
@@ -360,9 +436,11 @@ def load_flows(directory: Path | str) -> tuple[dict[str, Flow], list[FlowFileErr
     return flows, errors
 
 
-def check_flows(directory: Path | str) -> list[FlowFileError]:
+def check_flows(
+    directory: Path | str, *, vocabulary: SpeechVocabulary | None = None
+) -> list[FlowFileError]:
     """Every problem of every flow file in a folder (``hotline flows check``)."""
-    return load_flows(directory)[1]
+    return load_flows(directory, vocabulary=vocabulary)[1]
 
 
 def format_errors(errors: Sequence[FlowFileError]) -> str:

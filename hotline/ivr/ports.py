@@ -7,6 +7,7 @@ in memory (a real implementation driven by a script, not a ``Mock``). Pure: no I
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -54,6 +55,24 @@ class RecordOutcome:
     duration_ms: int | None = None
 
 
+@dataclass(frozen=True)
+class ListenOutcome:
+    """The caller's spoken answer at a speech menu, or the key that ended the listening."""
+
+    path: str  # host path of the recorded answer (WAV)
+    key: str | None = None  # a key pressed while listening (the answer is then ignored)
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class SpeechChoice:
+    """What a restricted grammar made of a spoken answer."""
+
+    phrase: str | None  # one of the node's phrases; None when nothing, or several, were heard
+    heard: str  # the recogniser's words, within the grammar ("" when nothing was heard)
+    confidence: float  # mean confidence of the words heard, 0..1 (0 when none)
+
+
 class CallChannel(Protocol):
     """One live call, as the IVR runner drives it.
 
@@ -85,6 +104,12 @@ class CallChannel(Protocol):
         """Record the caller's message (ends on '#', silence or max length)."""
         ...
 
+    async def listen(self, *, max_seconds: int, silence_seconds: int, keys: str
+                     ) -> ListenOutcome:
+        """Record a short spoken answer (no beep), ending on one of ``keys``, after
+        ``silence_seconds`` of silence or at ``max_seconds``."""
+        ...
+
     async def queue(self, *, queue: str, max_wait: int, exit_keys: str) -> QueueOutcome:
         """Put the caller in the operators' queue until answered, a key, or a reason to leave."""
         ...
@@ -101,6 +126,29 @@ class TicketLookup(Protocol):
 
     async def status_sentence(self, *, number: str, caller: str) -> str | None:
         """A sentence to speak, or None when no such ticket is known."""
+        ...
+
+
+class SpeechRecognizer(Protocol):
+    """Recognises a spoken answer among a speech menu's phrases (``speech_menu`` node).
+
+    ``language`` None is the default language of speech recognition. A recogniser that has
+    no usable model says so with ``available`` (or returns None from ``choose``), and the
+    node then takes keys only: a missing model never stops a call.
+    """
+
+    def available(self, language: str | None) -> bool: ...
+
+    async def choose(self, audio_path: str, phrases: Sequence[str], *,
+                     language: str | None) -> SpeechChoice | None: ...
+
+
+class SpeechVocabulary(Protocol):
+    """The words a language's speech model knows, checked when the flows are loaded."""
+
+    def unknown_words(self, language: str | None, words: Collection[str]) -> list[str] | None:
+        """The ``words`` missing from the model's vocabulary, in the given order; None when
+        no model is usable for ``language`` (nothing can be checked)."""
         ...
 
 

@@ -42,6 +42,7 @@ from hotline.ivr.flow import (
     PlayNode,
     QueueNode,
     RecordNode,
+    SpeechMenuNode,
 )
 from hotline.ivr.ports import (
     CallChannel,
@@ -50,6 +51,8 @@ from hotline.ivr.ports import (
     Prompt,
     QueueOutcome,
     QueueStatus,
+    SpeechChoice,
+    SpeechRecognizer,
     StepLog,
     StepRecord,
     TicketLookup,
@@ -91,6 +94,7 @@ class FlowRunner:
         dial_timeout: int = 60,
         extension_format: str = "PJSIP/{extension}",
         max_steps: int = 200,
+        speech: SpeechRecognizer | None = None,
     ) -> None:
         self._engines = {name: FlowEngine(flow) for name, flow in flows.items()}
         self._lookup = lookup
@@ -103,6 +107,7 @@ class FlowRunner:
         self._dial_timeout = dial_timeout
         self._extension_format = extension_format  # dial string of an ``extension`` transfer
         self._max_steps = max_steps  # a caller silent forever in a menu loop ends here
+        self._speech = speech  # None: speech menus take keys only
 
     async def run(self, channel: CallChannel, flow_name: str) -> RunResult:
         engine = self._engines.get(flow_name)
@@ -151,6 +156,8 @@ class FlowRunner:
                 return engine.after_play(node, key=key)
             case MenuNode():
                 return await self._menu(channel, engine=engine, node=node, step=step)
+            case SpeechMenuNode():
+                return await self._speech_menu(channel, engine=engine, node=node, step=step)
             case HoursNode():
                 now = self._clock()
                 step.outcome = (
@@ -196,6 +203,59 @@ class FlowRunner:
                 return decision
             await channel.play(decision.prompt)
             attempt = decision.attempt
+
+    async def _speech_menu(
+        self, channel: CallChannel, *, engine: FlowEngine, node: SpeechMenuNode, step: _Step
+    ) -> Transition:
+        """Prompt, then listen for a phrase (a key ends it); keys only without a recogniser.
+
+        Each try is logged in ``step.detail``: ``heard_N``, ``phrase_N`` and ``confidence_N``
+        for try N, and ``phrase``/``confidence`` for the phrase that routed the call.
+        """
+        keys = engine.menu_keys(node)
+        speech = self._speech if self._speech and self._speech.available(node.language) else None
+        step.detail["input"] = "speech" if speech else "keys"
+        attempt = 1
+        while True:
+            step.detail["attempts"] = str(attempt)
+            key = await channel.play(node.prompt, interrupt_keys=keys) or ""
+            choice: SpeechChoice | None = None
+            if not key and speech is not None:
+                heard = await channel.listen(max_seconds=node.listen_seconds,
+                                             silence_seconds=node.silence_seconds, keys=keys)
+                key = heard.key or ""
+                if not key:
+                    choice = await speech.choose(heard.path, list(node.phrases),
+                                                 language=node.language)
+                    if choice is None:  # the model went away: keys from now on
+                        speech, step.detail["input"] = None, "keys"
+            if not key and choice is None:
+                key = await channel.read_digits(None, max_digits=1, timeout=node.timeout)
+            if choice is not None:
+                step.detail.update({f"heard_{attempt}": choice.heard,
+                                    f"phrase_{attempt}": choice.phrase or "",
+                                    f"confidence_{attempt}": f"{choice.confidence:.2f}"})
+            step.keys += key
+            decision = engine.after_speech(node, key=key, choice=choice, attempt=attempt)
+            if not isinstance(decision, Retry):
+                step.outcome = self._speech_outcome(engine, node, key=key, choice=choice)
+                if step.outcome == "said" and choice is not None:
+                    step.detail.update(phrase=choice.phrase or "",
+                                       confidence=f"{choice.confidence:.2f}")
+                return decision
+            await channel.play(decision.prompt)
+            attempt = decision.attempt
+
+    @staticmethod
+    def _speech_outcome(engine: FlowEngine, node: SpeechMenuNode, *, key: str,
+                        choice: SpeechChoice | None) -> str:
+        if key in node.choices:
+            return "selected"
+        if key in engine.flow.global_keys:
+            return "global_key"
+        if not key and choice is not None and engine.speech_match(node, choice) is not None:
+            return "said"
+        return "failed"
 
     async def _record(
         self, channel: CallChannel, *, engine: FlowEngine, node: RecordNode, step: _Step

@@ -150,7 +150,7 @@ def test_given_apology_as_plain_text_when_loaded_then_it_is_the_flow_apology(tmp
     assert load_flow(path).apology == Prompt(text="对不起")
 
 
-KINDS = "goto, hangup, hours, lookup, menu, play, record, transfer"
+KINDS = "goto, hangup, hours, lookup, menu, play, record, speech_menu, transfer"
 SCHEDULE = "{kind: hours, schedule: {%s}, open: b, closed: b}\nb: {kind: hangup}"
 
 
