@@ -40,6 +40,7 @@ from hotline.knowledge.service import load_seed
 from hotline.prompts.sounds import build_zh_sounds
 from hotline.prompts.store import PromptStore
 from hotline.stt.service import TranscriptionService
+from hotline.stt.speech import ModelVocabulary, PoolSpeechRecognizer
 from hotline.telephony.agi import AgiServer
 from hotline.telephony.ami import AmiController
 from hotline.tickets.ivr_lookup import StoreTicketLookup
@@ -98,7 +99,9 @@ class Hotline:
         self.engine = make_engine(settings.db_url)
         self.store = CallStore(self.engine)
         self.prompts = build_prompt_store(settings)
-        self.flows, self.flow_errors = load_flows(settings.flows_dir)
+        # Speech menus' words are checked against the models (no model: keys only, logged).
+        self.flows, self.flow_errors = load_flows(settings.flows_dir,
+                                                  vocabulary=ModelVocabulary(settings))
         for error in self.flow_errors:
             log.error("flow not loaded: %s", error)
         tz = ZoneInfo(settings.ivr.timezone)
@@ -106,6 +109,11 @@ class Hotline:
         self.ticket_signal = ChangeSignal()
         self.lights = LightScheduler(engine=self.engine, clock=self.clock,
                                      on_change=self.ticket_signal.notify)
+        # Transcripts of callers and messages become work-order drafts (a message left with
+        # nobody answering, a ticket); no model for the language: jobs wait, calls still flow.
+        self.drafts = TranscriptDrafts(settings=settings, clock=self.clock,
+                                       on_change=self.ticket_signal.notify)
+        self.stt = TranscriptionService(settings, self.engine, on_transcript=self.drafts)
         self.runner = FlowRunner(
             flows=self.flows,
             lookup=StoreTicketLookup(self.engine, tz=tz),
@@ -115,17 +123,13 @@ class Hotline:
             queue_name=settings.queue.name,
             queue_max_wait=settings.queue.max_wait,
             emergency_lines=dict(settings.sip.emergency),
+            speech=PoolSpeechRecognizer(self.stt),
         )
         self.ivr = IvrCallHandler(settings=settings, store=self.store, prompts=self.prompts,
                                   runner=self.runner)
         self.agi = AgiServer(host=settings.agi.host, port=settings.agi.port,
                              header_timeout=settings.agi.header_timeout)
         self.agi.add_route("ivr", self.ivr.handle)
-        # Transcripts of callers and messages become work-order drafts (a message left with
-        # nobody answering, a ticket); no model for the language: jobs wait, calls still flow.
-        self.drafts = TranscriptDrafts(settings=settings, clock=self.clock,
-                                       on_change=self.ticket_signal.notify)
-        self.stt = TranscriptionService(settings, self.engine, on_transcript=self.drafts)
         self.events = TranscribingCallEvents(settings=settings, store=self.store,
                                              on_complete=self.stt.notify)
         self.ami = AmiController(settings=settings.ami, secret=settings.ami_secret,

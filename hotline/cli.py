@@ -54,8 +54,9 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
 
 def _flows(args: argparse.Namespace, settings: Settings) -> int:
     from hotline.ivr.loader import check_flows, format_errors
+    from hotline.stt.speech import ModelVocabulary
 
-    errors = check_flows(settings.flows_dir)
+    errors = check_flows(settings.flows_dir, vocabulary=ModelVocabulary(settings))
     if errors:
         print(format_errors(errors), file=sys.stderr)
         return 1

@@ -12,7 +12,7 @@ from hotline.config import Settings
 from hotline.errors import CallerHungUp, HotlineError
 from hotline.ivr.ports import Prompt
 from hotline.prompts.store import PromptStore
-from hotline.recording.files import STANDARD_KINDS, relative_path
+from hotline.recording.files import STANDARD_KINDS, day_folder, relative_path
 from hotline.telephony.agi import AgiCallChannel, AgiRequest
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class IvrCallHandler:
                                                                           name),
             on_recording=lambda name, host_path, at: self._on_recording(uid, name, host_path,
                                                                         at),
+            answer_target=self._answer_target,
         )
         try:
             result = await self.runner.run(channel, flow)
@@ -84,6 +85,15 @@ class IvrCallHandler:
         else:
             rel = relative_path(uniqueid=call_id, when=datetime.now(UTC), kind=name)
             asterisk = f"{self.settings.asterisk_recordings_dir()}/{rel[:-4]}"
+        host = self.settings.host_path(f"{asterisk}.wav")
+        host.parent.mkdir(parents=True, exist_ok=True)
+        return asterisk, str(host)
+
+    def _answer_target(self, call_id: str, number: int) -> tuple[str, str]:
+        """Spoken answers to speech menus: ``<day>/answers/<uniqueid>-<n>.wav``, out of the
+        day folder itself, so they are never taken for the call's recordings or messages."""
+        day = day_folder(datetime.now(UTC))
+        asterisk = f"{self.settings.asterisk_recordings_dir()}/{day}/answers/{call_id}-{number}"
         host = self.settings.host_path(f"{asterisk}.wav")
         host.parent.mkdir(parents=True, exist_ok=True)
         return asterisk, str(host)

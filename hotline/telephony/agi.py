@@ -29,6 +29,7 @@ from hotline.errors import AgiError, CallerHungUp, TelephonyError
 from hotline.ivr.ports import (
     DialOutcome,
     DialStatus,
+    ListenOutcome,
     Prompt,
     QueueOutcome,
     QueueStatus,
@@ -225,7 +226,8 @@ class AgiCallChannel:
     ``resolve_prompt`` turns a Prompt into the name Asterisk plays (rendering it if needed);
     ``recording_name`` gives the Asterisk path (no extension) of a message recording and
     ``on_recording`` is told about it before recording starts, so a message is linked to the
-    call even when the caller hangs up in the middle of it.
+    call even when the caller hangs up in the middle of it. ``answer_target`` gives the
+    Asterisk and host paths of the N-th spoken answer of the call (speech menus).
     """
 
     def __init__(
@@ -235,6 +237,7 @@ class AgiCallChannel:
         resolve_prompt: Callable[[Prompt], Awaitable[str]],
         recording_target: Callable[[str, str], tuple[str, str]],
         on_recording: Callable[[str, str, datetime], Awaitable[None]],
+        answer_target: Callable[[str, int], tuple[str, str]] | None = None,
     ) -> None:
         self.request = request
         self.caller = request.headers.get("agi_callerid", "")
@@ -244,6 +247,8 @@ class AgiCallChannel:
         self._resolve_prompt = resolve_prompt
         self._recording_target = recording_target
         self._on_recording = on_recording
+        self._answer_target = answer_target
+        self._answers = 0
 
     async def answer(self) -> None:
         await self.request.command("ANSWER")
@@ -283,6 +288,26 @@ class AgiCallChannel:
         else:
             ended_by = "silence"
         return RecordOutcome(path=host_path, ended_by=ended_by,
+                             duration_ms=int((time.monotonic() - started) * 1000))
+
+    async def listen(self, *, max_seconds: int, silence_seconds: int, keys: str
+                     ) -> ListenOutcome:
+        if self._answer_target is None:
+            raise AgiError(f"{self.request.channel}: no folder for spoken answers",
+                           command="RECORD FILE")
+        self._answers += 1
+        asterisk_path, host_path = self._answer_target(self.call_id, self._answers)
+        started = time.monotonic()
+        # No BEEP; s= ends the answer after that much silence (from the start too: a caller
+        # who says nothing ends it after silence_seconds).
+        result = await self.request.command(
+            f"RECORD FILE {asterisk_path} wav {_quote(keys)} {max_seconds * 1000} "
+            f"s={silence_seconds}"
+        )
+        value, data = result.get("result", ("0", ""))
+        code = int(value) if str(value).isdigit() else 0
+        key = chr(code) if data == "dtmf" and code > 0 else None
+        return ListenOutcome(path=host_path, key=key,
                              duration_ms=int((time.monotonic() - started) * 1000))
 
     async def queue(self, *, queue: str, max_wait: int, exit_keys: str) -> QueueOutcome:
