@@ -4,7 +4,9 @@ When the transcript of a call's caller recording or left message is done, the tr
 service calls ``TranscriptDrafts`` in the transaction that stores the transcript: the text is
 understood (``understand.Understander``) and one draft per call holds the text, the
 suggestions with their confidences, and links to the call, its recordings and the transcript.
-The console is told through the ticket change outbox (kind ``draft``).
+The console is told through the ticket change outbox (kind ``draft``); when the text suggests
+an emergency line, an ``alert`` change (action ``emergency``) goes first, in the same
+transaction, so the operator is interrupted at once (told once per call and line).
 
 - A call with a left message is drafted from the message (what the caller said on purpose);
   other calls from the caller's side of the whole call.
@@ -36,7 +38,7 @@ from hotline.intake.errors import IntakeError
 from hotline.intake.understand import Understander, Understanding
 from hotline.stt.models import Transcript
 from hotline.tickets.calendar import Urgency
-from hotline.tickets.changes import record_draft_change
+from hotline.tickets.changes import record_draft_change, record_emergency_alert
 from hotline.tickets.models import Channel, Matter, Ticket, TicketCreate
 from hotline.tickets.service import create_ticket
 
@@ -138,6 +140,7 @@ def draft_from_transcript(
                                  or existing.status != DraftStatus.open):
         return None
     understanding = understander.understand(transcript.text)
+    told_line = _emergency_line(existing.suggestions) if existing is not None else None
     draft = existing or TicketDraft(call_uniqueid=rec.call_uniqueid, source=rec.kind,
                                     created_at=now, updated_at=now)
     draft.source, draft.recording_id, draft.transcript_id = rec.kind, rec.id, transcript.id
@@ -147,6 +150,14 @@ def draft_from_transcript(
     session.flush()
     assert draft.id is not None
     call = session.exec(select(Call).where(Call.uniqueid == rec.call_uniqueid)).first()
+    line = understanding.emergency.value
+    if line is not None and line != told_line:  # before the draft's own change: at once
+        record_emergency_alert(
+            session=session, draft_id=draft.id, line=line,
+            confidence=understanding.emergency.confidence, at=now,
+            payload={"call_uniqueid": draft.call_uniqueid, "source": draft.source,
+                     "caller_number": call.caller_number if call else "",
+                     "text": draft.text[:500]})
     if rec.kind == "message" and (call is None or call.answered_by is None):
         ticket = _accept(session, draft, ticket_from_draft(session, draft, understanding, call),
                          actor=SYSTEM, now=now)
@@ -217,6 +228,11 @@ def _accept(session: Session, draft: TicketDraft, body: TicketCreate, *, actor: 
                         payload={**_change_payload(draft), "by": actor})
     session.flush()
     return ticket
+
+
+def _emergency_line(suggestions: dict[str, Any]) -> str | None:
+    line = (suggestions.get("emergency") or {}).get("value")
+    return str(line) if line else None
 
 
 def _change_payload(draft: TicketDraft) -> dict[str, Any]:

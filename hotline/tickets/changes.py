@@ -2,7 +2,8 @@
 
 Writers call ``record_change`` in the transaction of the change itself (``service._write``,
 ``service.create_ticket``, ``scanner.lights_changed``); a work-order draft made from a
-transcript, accepted or discarded is told with ``record_draft_change`` (``hotline.intake``).
+transcript, accepted or discarded is told with ``record_draft_change`` (``hotline.intake``),
+and an emergency line suggested for it first, with ``record_emergency_alert`` (kind ``alert``).
 Readers ask ``changes_after(cursor)`` and keep the last id they handled as their cursor (the
 console's event stream sends it as the SSE id, so a browser that reconnects with
 ``Last-Event-ID`` misses nothing).
@@ -55,6 +56,20 @@ def record_draft_change(
         number=ticket.number if ticket else "", kind=ChangeKind.DRAFT, action=action,
         status=status, light=Light(ticket.light) if ticket else Light.NONE, unit_ids=[], at=at,
         payload=payload or {},
+    ))
+
+
+def record_emergency_alert(
+    *, session: Session, draft_id: int, line: str, confidence: float, at: datetime,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """A caller seems in danger now: ``line`` (110 / 119 / 120 / 122) is suggested. Kind
+    ``alert``, action ``emergency``: the console interrupts the operator instead of listing
+    a draft. Operators only (no unit holds it); nothing is dispatched by this."""
+    session.add(TicketChange(
+        ticket_id=None, draft_id=draft_id, number="", kind=ChangeKind.ALERT, action="emergency",
+        status="open", light=Light.NONE, unit_ids=[], at=at,
+        payload={"line": line, "confidence": round(confidence, 3), **(payload or {})},
     ))
 
 

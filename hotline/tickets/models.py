@@ -322,6 +322,9 @@ class ChangeKind(enum.StrEnum):
     EVENT = "event"  # a transition (or the creation) was written: ``seq`` is its event
     LIGHT = "light"  # the scanner found the light worse than the one last published
     DRAFT = "draft"  # a work-order draft (``hotline.intake.drafts``): ``draft_id`` says which
+    # An emergency line suggested for a caller (action ``emergency``): the console interrupts
+    # the operator at once. Written before the draft's own change (``draft_id`` says which).
+    ALERT = "alert"
 
 
 class TicketChange(SQLModel, table=True):

@@ -64,6 +64,16 @@ def transcribed(engine: Engine, drafts: TranscriptDrafts, recording_id: int, tex
         return row.id or 0
 
 
+def message_later(engine: Engine, uid: str) -> int:
+    """The operator sent the caller to leave a message: its recording, finished."""
+    with session_scope(engine) as session:
+        rec = Recording(call_uniqueid=uid, kind="message", path=f"m-{uid}.wav",
+                        started_at=STARTED, complete=True)
+        session.add(rec)
+        session.flush()
+        return rec.id or 0
+
+
 def hook(world: ApiWorld, tmp_path: Path, woken: list[int] | None = None) -> TranscriptDrafts:
     return TranscriptDrafts(settings=Settings(home=tmp_path), clock=world.clock,
                             on_change=(lambda: woken.append(1)) if woken is not None else None)
@@ -144,13 +154,7 @@ def test_given_a_caller_draft_when_a_message_arrives_later_then_the_message_repl
     drafts = hook(api_world, tmp_path)
     recs = make_call(api_world.engine, "1764.12", kinds=("caller",), answered_by="seat-2")
     transcribed(api_world.engine, drafts, recs["caller"], STREET_LIGHT)
-    with session_scope(api_world.engine) as session:  # the operator sent the caller to a message
-        rec = Recording(call_uniqueid="1764.12", kind="message", path="m-1764.12.wav",
-                        started_at=STARTED, complete=True)
-        session.add(rec)
-        session.flush()
-        message_id = rec.id or 0
-    transcribed(api_world.engine, drafts, message_id, NOISE)
+    transcribed(api_world.engine, drafts, message_later(api_world.engine, "1764.12"), NOISE)
 
     [draft] = drafts_of(api_world.engine, "1764.12")
     assert draft.source == "message" and draft.text == NOISE
