@@ -19,7 +19,14 @@ from typing import Any
 import pytest
 
 from hotline.errors import AgiError, CallerHungUp
-from hotline.ivr.ports import DialStatus, Prompt, QueueOutcome, QueueStatus, RecordOutcome
+from hotline.ivr.ports import (
+    DialStatus,
+    ListenOutcome,
+    Prompt,
+    QueueOutcome,
+    QueueStatus,
+    RecordOutcome,
+)
 from hotline.telephony.agi import AgiCallChannel, AgiRequest, AgiServer
 
 PROMPTS = "/var/lib/hotline/prompts"
@@ -124,6 +131,7 @@ class Harness:
             resolve_prompt=self._resolve_prompt,
             recording_target=self._recording_target,
             on_recording=self._on_recording,
+            answer_target=self._answer_target,
         )
         self.channels.append(channel)
         assert self.handler is not None
@@ -141,6 +149,11 @@ class Harness:
     @staticmethod
     def _recording_target(call_id: str, name: str) -> tuple[str, str]:
         return f"{RECORDINGS}/{call_id}-{name}", f"/host/recordings/{call_id}-{name}.wav"
+
+    @staticmethod
+    def _answer_target(call_id: str, number: int) -> tuple[str, str]:
+        return (f"{RECORDINGS}/answers/{call_id}-{number}",
+                f"/host/recordings/answers/{call_id}-{number}.wav")
 
     async def _on_recording(self, name: str, host_path: str, when: datetime) -> None:
         self.recordings_announced.append((name, host_path, when))
@@ -370,6 +383,37 @@ async def test_given_caller_hangs_up_while_recording_then_message_was_announced_
 
     assert isinstance(outcome, CallerHungUp)
     assert [name for name, _, _ in agi.recordings_announced] == ["message"]
+
+
+async def listen_twice(channel: AgiCallChannel) -> list[ListenOutcome]:
+    return [await channel.listen(max_seconds=5, silence_seconds=2, keys="129")
+            for _ in range(2)]
+
+
+def listen_command(number: int) -> str:
+    return f'RECORD FILE {RECORDINGS}/answers/{UNIQUEID}-{number} wav "129" 5000 s=2'
+
+
+async def test_given_a_speech_menu_when_listening_then_answers_are_numbered_and_keys_end_them(
+    agi: Harness,
+) -> None:
+    outcome, _ = await agi.converse(listen_twice, [
+        Step(listen_command(1), "200 result=0 (timeout) endpos=24000"),
+        Step(listen_command(2), "200 result=50 (dtmf) endpos=8000"),
+    ])
+
+    said, pressed = outcome
+    assert (said.path, said.key) == (f"/host/recordings/answers/{UNIQUEID}-1.wav", None)
+    assert (pressed.path, pressed.key) == (f"/host/recordings/answers/{UNIQUEID}-2.wav", "2")
+    assert agi.recordings_announced == []  # answers are not recordings of the call
+
+
+async def test_given_caller_hangs_up_while_listened_to_then_caller_hung_up(agi: Harness) -> None:
+    outcome, _ = await agi.converse(
+        listen_twice, [Step(listen_command(1), "200 result=-1 (hangup) endpos=0")]
+    )
+
+    assert isinstance(outcome, CallerHungUp)
 
 
 def queue_script(*, status: str, member: str, exten: str, context: str) -> list[Step]:
