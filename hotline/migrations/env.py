@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 import hotline.calls.models  # noqa: F401  (register tables)
 import hotline.knowledge.models  # noqa: F401
+import hotline.outbound.models  # noqa: F401
 import hotline.stt.models  # noqa: F401
 import hotline.tickets.models  # noqa: F401
 import hotline.users.models  # noqa: F401

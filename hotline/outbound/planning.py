@@ -1,0 +1,163 @@
+"""What to call, read from the ticket change outbox (``ticket_change``) with a stored cursor.
+
+* A reply approved (``review`` → reviewed) or an immediate answer with a revisit wanted
+  (``answer_now`` → revisit): the revisit is due. Each caller of the ticket (its own, and those
+  of merged children) whose ticket came by phone with a number gets a survey call, once per
+  round (a redo 重办 starts round 1). The ticket is moved to 回访 (``StartRevisit``, actor
+  ``outbound``) when at least one caller will be called; others are left to the agents.
+* A ``light`` change to yellow or red: the main unit's duty phone gets a reminder (督办) naming
+  the ticket and its deadline. A red one not acknowledged within a working day is escalated
+  (``service.escalate_due``); a red ticket whose unit has no duty phone is escalated at once.
+  A red reminder replaces a yellow one of the same ticket not yet placed.
+
+Each batch of changes is planned in one transaction with the cursor, so a crash plans the batch
+again and the calls' ``dedupe_key`` keeps each call single. The first start begins at the
+newest change: tickets reviewed before outbound calls were running are left to the agents.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, update
+
+from hotline.outbound.models import CallStatus, Escalation, OutboundCall
+from hotline.outbound.rules import CallingHours, Purpose, escalate_at
+from hotline.outbound.store import enqueue, read_cursor, write_cursor
+from hotline.tickets import lifecycle as lc
+from hotline.tickets.changes import changes_after, latest_cursor
+from hotline.tickets.codec import decode_state
+from hotline.tickets.errors import TicketError
+from hotline.tickets.models import ChangeKind, Channel, Matter, Ticket, TicketChange, Unit
+from hotline.tickets.service import DEFAULT_RULES, Rules, act, get_by_number
+
+log = logging.getLogger(__name__)
+
+CURSOR = "outbound"
+ACTOR = "outbound"
+SURVEY_TRIGGERS = {("review", lc.Status.REVIEWED), ("answer_now", lc.Status.REVISIT)}
+REMINDED_LIGHTS = {"yellow", "red"}
+
+
+@dataclass(frozen=True)
+class Planning:
+    hours: CallingHours
+    rules: Rules = DEFAULT_RULES
+    trunk: str = "default"
+
+
+@dataclass
+class Planned:
+    surveys: int = 0
+    reminders: int = 0
+    escalations: int = 0
+    changes: int = 0
+
+
+def plan_batch(*, session: Session, now: datetime, planning: Planning, limit: int = 200
+               ) -> Planned:
+    """Plan the calls of the next batch of outbox changes and move the cursor past them."""
+    cursor = read_cursor(session=session, name=CURSOR)
+    if cursor < 0:
+        write_cursor(session=session, name=CURSOR, cursor=latest_cursor(session=session))
+        return Planned()
+    batch = changes_after(session=session, cursor=cursor, now=now, limit=limit)
+    planned = Planned(changes=len(batch.changes))
+    for change in batch.changes:
+        if change.ticket_id is None:
+            continue
+        try:
+            with session.begin_nested():
+                _plan(session, change, now=now, planning=planning, planned=planned)
+        except TicketError as exc:  # the ticket moved on meanwhile: nothing to call for
+            log.info("outbound: change %s of %s not planned: %s", change.id, change.number, exc)
+    write_cursor(session=session, name=CURSOR, cursor=batch.cursor)
+    return planned
+
+
+def _plan(session: Session, change: TicketChange, *, now: datetime, planning: Planning,
+          planned: Planned) -> None:
+    if change.kind == ChangeKind.EVENT and (change.action, change.status) in SURVEY_TRIGGERS:
+        planned.surveys += plan_surveys(session=session, ticket_id=change.ticket_id or 0,
+                                        now=now, planning=planning)
+    elif change.kind == ChangeKind.LIGHT and change.action in REMINDED_LIGHTS:
+        _plan_reminder(session, change, now=now, planning=planning, planned=planned)
+
+
+def plan_surveys(*, session: Session, ticket_id: int, now: datetime, planning: Planning) -> int:
+    """Survey calls for every caller of the ticket waiting for a revisit; how many were new."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.status not in (lc.Status.REVIEWED, lc.Status.REVISIT):
+        return 0
+    state = decode_state(ticket.state)
+    callers = [
+        (number, ticket if number == ticket.number else get_by_number(session=session,
+                                                                       number=number))
+        for number in state.callers_to_revisit()
+    ]
+    phoned = [(n, t) for n, t in callers if t.channel == Channel.PHONE and t.caller_phone]
+    if not phoned:
+        return 0
+    if ticket.status == lc.Status.REVIEWED:
+        ticket = act(session=session, ticket_id=ticket_id, action=lc.StartRevisit(), actor=ACTOR,
+                     now=now, rules=planning.rules)
+    subject = survey_subject(session, ticket)
+    made = 0
+    for number, caller in phoned:
+        key = f"survey:{ticket_id}:{number}:{state.redo_count}"
+        call = enqueue(
+            session=session, purpose=Purpose.SURVEY, key=key, ticket=ticket,
+            phone=caller.caller_phone, at=planning.hours.next_opening(now), now=now,
+            trunk=planning.trunk, subject=subject,
+            caller_ticket=None if number == ticket.number else number,
+        )
+        made += call is not None
+    return made
+
+
+def survey_subject(session: Session, ticket: Ticket) -> str:
+    """What the survey names: the matter of the responsibility list, else the request's start."""
+    matter = session.get(Matter, ticket.matter_id) if ticket.matter_id else None
+    if matter is not None:
+        return matter.name
+    text = " ".join(ticket.description.split())
+    return text[:30] if text else ticket.request_type.label
+
+
+def _plan_reminder(session: Session, change: TicketChange, *, now: datetime,
+                   planning: Planning, planned: Planned) -> None:
+    ticket = session.get(Ticket, change.ticket_id)
+    if ticket is None:
+        return
+    unit = session.get(Unit, ticket.main_unit_id) if ticket.main_unit_id else None
+    deadline_text = change.payload.get("deadline")
+    deadline = datetime.fromisoformat(deadline_text) if deadline_text else ticket.deadline
+    red = change.action == "red"
+    if red:  # a yellow reminder not placed yet is replaced by this one
+        session.exec(
+            update(OutboundCall)
+            .where(col(OutboundCall.ticket_id) == ticket.id,
+                   col(OutboundCall.purpose) == Purpose.REMINDER,
+                   col(OutboundCall.light) == "yellow",
+                   col(OutboundCall.status) == CallStatus.PENDING)
+            .values(status=CallStatus.CANCELLED, updated_at=now)
+        )
+    if unit is None or not unit.duty_phone.strip():
+        if red:
+            assert ticket.id is not None
+            session.add(Escalation(ticket_id=ticket.id, number=ticket.number,
+                                   unit=unit.name if unit else None, deadline=deadline,
+                                   reason="no_duty_phone", at=now))
+            planned.escalations += 1
+        return
+    at = planning.hours.next_opening(now)
+    call = enqueue(
+        session=session, purpose=Purpose.REMINDER, key=f"reminder:{ticket.id}:{change.id}",
+        ticket=ticket, phone=unit.duty_phone, at=at, now=now, trunk=planning.trunk,
+        light=change.action, deadline=deadline, subject=unit.name,
+        escalate_at=escalate_at(at, calendar=planning.rules.calendar) if red else None,
+    )
+    planned.reminders += call is not None
+
