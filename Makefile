@@ -3,11 +3,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# chromium and a CJK font: the browser tier (tests/browser) screenshots Chinese pages.
-SYSTEM_PACKAGES := debootstrap sip-tester espeak-ng sox postgresql chromium fonts-wqy-microhei
+SYSTEM_PACKAGES := debootstrap sip-tester espeak-ng sox postgresql
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-browser test-integration lint system-deps venv sandbox-up sandbox-down bench-calls bench-tickets clean
+.PHONY: run test test-unit test-integration lint system-deps venv sandbox-up sandbox-down bench-calls bench-tickets clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] < (3, 13), "hotline needs Python 3.11 or 3.12 (pyVoIP imports audioop), found " + sys.version' 
@@ -34,9 +33,6 @@ test: system-deps venv
 
 test-unit: venv
 	$(BIN)/pytest -q tests/unit
-
-test-browser: system-deps venv
-	$(BIN)/pytest -q -p no:cacheprovider tests/browser
 
 sandbox-up: system-deps venv
 	$(BIN)/hotline asterisk sandbox up

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, select
 
 from hotline.calls.ivr_session import IvrCallHandler
@@ -36,6 +37,7 @@ from hotline.ivr.loader import load_flows
 from hotline.ivr.runner import FlowRunner
 from hotline.knowledge.models import KnowledgeArticle
 from hotline.knowledge.service import load_seed
+from hotline.outbound.plugin import Outbound
 from hotline.prompts.sounds import build_zh_sounds
 from hotline.prompts.store import PromptStore
 from hotline.stt.service import TranscriptionService
@@ -58,8 +60,6 @@ from hotline.web.deps import (
     mask_phone,
     require_roles,
 )
-from hotline.web.pages import include_pages
-from hotline.web.pages.common import render
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,11 @@ class Hotline:
                                              on_complete=self.stt.notify)
         self.ami = AmiController(settings=settings.ami, secret=settings.ami_secret,
                                  handler=self.events)
+        # Surveys (回访) and reminders (督办) placed by AMI Originate into ivr_flows/.
+        self.outbound = Outbound.build(settings, engine=self.engine, clock=self.clock,
+                                       ami=self.ami, store=self.store, prompts=self.prompts,
+                                       runner=self.runner)
+        self.agi.add_route("outbound", self.outbound.flows.handle)
         self.admin_password: str | None = None  # set once, on the very first start
 
     async def start(self) -> None:
@@ -150,12 +155,14 @@ class Hotline:
         await self.ami.start()
         await self.lights.start()
         await self.stt.start()
+        await self.outbound.start()
 
     def _prepare_drafts(self) -> None:
         with session_scope(self.engine) as session:
             self.drafts.prepare(session)
 
     async def stop(self) -> None:
+        await self.outbound.stop()
         await self.lights.stop()
         await self.ami.stop()
         await self.agi.stop()
@@ -180,6 +187,7 @@ class Hotline:
                       "errors": [str(e) for e in self.flow_errors]},
             "lights": self.lights.status(),
             "stt": {**self.stt.status(), "drafts": self.drafts.status()},
+            "outbound": self.outbound.status(),
         }
 
 
@@ -204,7 +212,7 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None)
                                   Role.admin))
 
     web_dir = settings.home / "web"
-    include_pages(app, web_dir=web_dir)
+    templates = Jinja2Templates(directory=str(web_dir / "templates"))
     if (web_dir / "static").is_dir():
         app.mount("/static", StaticFiles(directory=str(web_dir / "static")), name="static")
 
@@ -223,11 +231,12 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None)
         try:
             user = get_current_user(request, next(sessions))
         except HotlineError:
-            return render(request, "login.html", user=None, next="")
+            return templates.TemplateResponse(request, "login.html", context)
         finally:
             sessions.close()
+        context["user"] = user
         context["calls"] = call_rows(50, lambda n: mask_phone(n, role=user.role))
-        return render(request, "calls.html", user=user, **context)
+        return templates.TemplateResponse(request, "calls.html", context)
 
     @app.get("/status")
     async def status() -> dict[str, Any]:

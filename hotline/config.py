@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hotline.errors import SettingsError
+from hotline.outbound.settings import OutboundSettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -162,11 +163,6 @@ class DbSettings(BaseModel):
 class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
-    # Served over https (directly or behind a proxy): session cookies get the Secure flag.
-    secure_cookies: bool = False
-    # Replies' attachments: None: <home>/var/attachments (outside the web root)
-    attachments_dir: Path | None = None
-    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
 
 
 class SttSettings(BaseModel):
@@ -210,6 +206,7 @@ class Settings(BaseSettings):
     db: DbSettings = Field(default_factory=DbSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     stt: SttSettings = Field(default_factory=SttSettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
 
     @model_validator(mode="after")
     def _check_secret(self) -> Settings:
@@ -238,11 +235,6 @@ class Settings(BaseSettings):
     @property
     def prompts_dir(self) -> Path:
         return self.prompts.dir or self.var_dir / "prompts"
-
-    @property
-    def attachments_dir(self) -> Path:
-        """Replies' photos and documents: outside ``web/``, served only through a role check."""
-        return self.web.attachments_dir or self.var_dir / "attachments"
 
     @property
     def flows_dir(self) -> Path:

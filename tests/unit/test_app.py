@@ -66,4 +66,4 @@ def test_status_reports_each_part_while_asterisk_is_away(client: TestClient) -> 
     status = client.get("/status").json()
     assert status["agi"]["listening"] is True
     assert status["ami"]["connected"] is False
-    assert status["flows"]["loaded"] == ["default", "menu"]
+    assert status["flows"]["loaded"] == ["default", "menu", "reminder", "survey"]

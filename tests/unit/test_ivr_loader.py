@@ -130,7 +130,7 @@ def test_given_shipped_flows_when_checked_then_no_error():
     flows, errors = load_flows(SHIPPED)
 
     assert format_errors(errors) == ""
-    assert set(flows) == {"default", "menu"}
+    assert set(flows) == {"default", "menu", "reminder", "survey"}
 
 
 def test_given_prompt_with_file_when_loaded_then_path_is_resolved_from_flow_folder(tmp_path):

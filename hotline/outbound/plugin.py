@@ -1,0 +1,81 @@
+"""Composition of outbound calls (wazo ``plugin.py`` style): the policy from the settings, the
+AMI dialer, the FastAGI route ``outbound`` and the scheduler, built by ``hotline.app``.
+
+    outbound = Outbound.build(settings, engine=engine, clock=clock, ami=ami, store=store,
+                              prompts=prompts, runner=runner)
+    agi.add_route("outbound", outbound.flows.handle)
+    await outbound.start(); …; await outbound.stop()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from hotline.calls.store import CallStore
+from hotline.config import Settings
+from hotline.outbound.agi import OutboundFlowHandler
+from hotline.outbound.ami import AmiDialer, AmiSender
+from hotline.outbound.rules import CallingHours, RetryPolicy, TrunkLimits
+from hotline.outbound.scheduler import OutboundScheduler
+from hotline.outbound.service import Policy
+from hotline.outbound.settings import OutboundSettings
+from hotline.prompts.store import PromptStore
+from hotline.tickets.calendar import WorkCalendar
+from hotline.tickets.service import Rules
+
+
+def _clock_time(text: str) -> time:
+    return time(0) if text in ("24:00", "00:00") else time.fromisoformat(text)
+
+
+def policy_from(settings: OutboundSettings, *, holidays: list[str], tz: ZoneInfo) -> Policy:
+    calendar = WorkCalendar(holidays=frozenset(date.fromisoformat(d) for d in holidays))
+    return Policy(
+        hours=CallingHours(start=_clock_time(settings.calling_start),
+                           end=_clock_time(settings.calling_end), calendar=calendar,
+                           on_holidays=settings.call_on_holidays,
+                           on_weekends=settings.call_on_weekends, tz=tz),
+        retry=RetryPolicy(max_attempts=settings.max_attempts,
+                          interval=timedelta(hours=settings.retry_hours)),
+        limits=TrunkLimits(default=settings.max_concurrent, limits=settings.trunk_limits),
+        rules=Rules(calendar=calendar),
+    )
+
+
+@dataclass
+class Outbound:
+    dialer: AmiDialer
+    flows: OutboundFlowHandler
+    scheduler: OutboundScheduler
+    enabled: bool
+
+    @classmethod
+    def build(cls, settings: Settings, *, engine: Engine, clock: Callable[[], datetime],
+              ami: AmiSender, store: CallStore, prompts: PromptStore, runner: Any) -> Outbound:
+        tz = ZoneInfo(settings.ivr.timezone)
+        s = settings.outbound
+        dialer = AmiDialer(ami=ami, settings=s, tz=tz)
+        flows = OutboundFlowHandler(dialer=dialer, settings=settings, store=store,
+                                    prompts=prompts, runner=runner)
+        scheduler = OutboundScheduler(
+            engine=engine, clock=clock, dialer=dialer, trunk=s.trunk,
+            policy=policy_from(s, holidays=settings.ivr.holidays, tz=tz),
+            interval=s.interval_seconds,
+        )
+        return cls(dialer=dialer, flows=flows, scheduler=scheduler, enabled=s.enabled)
+
+    async def start(self) -> None:
+        if self.enabled:
+            await self.scheduler.start()
+
+    async def stop(self) -> None:
+        await self.scheduler.stop()
+
+    def status(self) -> dict[str, object]:
+        return {"enabled": self.enabled, **self.scheduler.status()}
