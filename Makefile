@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := debootstrap sip-tester espeak-ng sox postgresql
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration lint system-deps venv sandbox-up sandbox-down bench-calls bench-tickets clean
+.PHONY: run test test-unit test-integration lint system-deps venv sandbox-up sandbox-down bench-calls bench-tickets bench-stt clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] < (3, 13), "hotline needs Python 3.11 or 3.12 (pyVoIP imports audioop), found " + sys.version' 
@@ -46,6 +46,10 @@ bench-calls: system-deps venv
 # 1,000,000 work orders on SQLite and PostgreSQL; e.g. BENCH_ARGS="--n 100000 --only sqlite"
 bench-tickets: system-deps venv
 	$(BIN)/python -m hotline.bench.tickets $(BENCH_ARGS)
+
+# Our transcription pool against Vosk called directly (audio s per CPU s, RSS per worker).
+bench-stt: system-deps venv
+	$(BIN)/python -m hotline.bench.stt
 
 lint: venv
 	$(BIN)/ruff check hotline tests
