@@ -3,10 +3,11 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := debootstrap sip-tester espeak-ng sox postgresql
+# chromium and a CJK font: the browser tier (tests/browser) screenshots Chinese pages.
+SYSTEM_PACKAGES := debootstrap sip-tester espeak-ng sox postgresql chromium fonts-wqy-microhei
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration lint system-deps venv sandbox-up sandbox-down bench-calls bench-tickets bench-stt clean
+.PHONY: run test test-unit test-browser test-integration lint system-deps venv sandbox-up sandbox-down bench-calls bench-tickets bench-stt clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] < (3, 13), "hotline needs Python 3.11 or 3.12 (pyVoIP imports audioop), found " + sys.version' 
@@ -33,6 +34,9 @@ test: system-deps venv
 
 test-unit: venv
 	$(BIN)/pytest -q tests/unit
+
+test-browser: system-deps venv
+	$(BIN)/pytest -q -p no:cacheprovider tests/browser
 
 sandbox-up: system-deps venv
 	$(BIN)/hotline asterisk sandbox up

@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, select
 
 from hotline.calls.ivr_session import IvrCallHandler
@@ -60,6 +59,8 @@ from hotline.web.deps import (
     mask_phone,
     require_roles,
 )
+from hotline.web.pages import include_pages
+from hotline.web.pages.common import render
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None)
                                   Role.admin))
 
     web_dir = settings.home / "web"
-    templates = Jinja2Templates(directory=str(web_dir / "templates"))
+    include_pages(app, web_dir=web_dir)
     if (web_dir / "static").is_dir():
         app.mount("/static", StaticFiles(directory=str(web_dir / "static")), name="static")
 
@@ -231,12 +232,11 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None)
         try:
             user = get_current_user(request, next(sessions))
         except HotlineError:
-            return templates.TemplateResponse(request, "login.html", context)
+            return render(request, "login.html", user=None, next="")
         finally:
             sessions.close()
-        context["user"] = user
         context["calls"] = call_rows(50, lambda n: mask_phone(n, role=user.role))
-        return templates.TemplateResponse(request, "calls.html", context)
+        return render(request, "calls.html", user=user, **context)
 
     @app.get("/status")
     async def status() -> dict[str, Any]:

@@ -163,6 +163,11 @@ class DbSettings(BaseModel):
 class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
+    # Served over https (directly or behind a proxy): session cookies get the Secure flag.
+    secure_cookies: bool = False
+    # Replies' attachments: None: <home>/var/attachments (outside the web root)
+    attachments_dir: Path | None = None
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
 
 
 class SttSettings(BaseModel):
@@ -235,6 +240,11 @@ class Settings(BaseSettings):
     @property
     def prompts_dir(self) -> Path:
         return self.prompts.dir or self.var_dir / "prompts"
+
+    @property
+    def attachments_dir(self) -> Path:
+        """Replies' photos and documents: outside ``web/``, served only through a role check."""
+        return self.web.attachments_dir or self.var_dir / "attachments"
 
     @property
     def flows_dir(self) -> Path:

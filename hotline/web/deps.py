@@ -29,6 +29,7 @@ from hotline.users.errors import NotAuthenticated, RoleNotAllowed
 from hotline.users.models import Role, User
 from hotline.users.security import SessionCodec
 from hotline.users.service import user_for_session, user_for_token
+from hotline.web.csrf import csrf_token
 
 SESSION_COOKIE = "hotline_session"
 CENTER_TZ = ZoneInfo("Asia/Shanghai")
@@ -45,6 +46,16 @@ class WebContext:
     sessions: SessionCodec
     cookie_name: str = SESSION_COOKIE
     clock: Callable[[], datetime] = field(default_factory=center_clock)
+    csrf_secret: str = ""  # hotline.web.csrf: the key of every session's CSRF token
+    secure_cookies: bool = False  # behind https (a proxy): cookies only over https
+
+    def csrf_for(self, request: Request) -> str | None:
+        """The CSRF token of the request's session; None without a session cookie."""
+        cookie = request.cookies.get(self.cookie_name)
+        return csrf_token(self.csrf_secret, cookie) if cookie else None
+
+    def cookie_secure(self, request: Request) -> bool:
+        return self.secure_cookies or request.url.scheme == "https"
 
 
 def install_context(app: FastAPI, context: WebContext) -> None:

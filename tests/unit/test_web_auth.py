@@ -104,8 +104,10 @@ def add_user(engine: Engine, username: str, role: Role, unit: str | None = None)
 
 
 def log_in(client: TestClient, username: str, password: str = PASSWORD) -> None:
+    """Log in with the session cookie; later unsafe requests carry its CSRF token."""
     response = client.post("/api/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
+    client.headers["X-CSRF-Token"] = response.headers["x-csrf-token"]
 
 
 @pytest.fixture

@@ -1,8 +1,12 @@
 """Log in and out, the current user, API tokens, and the admin's user list.
 
     POST   /api/login            JSON or form {username, password}: sets the session cookie
+                                 and answers its CSRF token in ``X-CSRF-Token``
     POST   /api/logout           drops the session cookie
-    GET    /api/me               who am I
+    GET    /api/me               who am I (and, with a cookie, the session's CSRF token)
+
+Every unsafe request made with the session cookie needs that token (``hotline.web.csrf``);
+requests with an API token do not.
     POST   /api/me/password      {current_password, new_password}: ends the other sessions
     GET    /api/tokens           my API tokens (never the tokens themselves)
     POST   /api/tokens           {name}: a new token, shown once
@@ -39,7 +43,9 @@ from hotline.users.models import (
     UserPublic,
 )
 from hotline.users.security import SessionCodec, generate_password
+from hotline.web.csrf import CSRF_HEADER, CsrfMiddleware, csrf_token
 from hotline.web.deps import (
+    SESSION_COOKIE,
     AdminUser,
     CurrentUser,
     SessionDep,
@@ -110,26 +116,33 @@ def login(
     user = service.authenticate(session=session, username=body.username, password=body.password)
     context = web_context(request)
     assert user.id is not None
+    cookie = context.sessions.encode(user_id=user.id, password_hash=user.password_hash)
     response.set_cookie(
         context.cookie_name,
-        context.sessions.encode(user_id=user.id, password_hash=user.password_hash),
+        cookie,
         max_age=context.sessions.max_age,
         path="/",
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=context.cookie_secure(request),
     )
+    response.headers[CSRF_HEADER] = csrf_token(context.csrf_secret, cookie)
     return UserPublic.model_validate(user)
 
 
 @router.post("/logout", status_code=204)
 def logout(request: Request, response: Response) -> None:
-    response.delete_cookie(web_context(request).cookie_name, path="/", httponly=True,
-                           samesite="lax", secure=request.url.scheme == "https")
+    context = web_context(request)
+    response.delete_cookie(context.cookie_name, path="/", httponly=True,
+                           samesite="lax", secure=context.cookie_secure(request))
 
 
 @router.get("/me")
-def me(user: CurrentUser) -> UserPublic:
+def me(user: CurrentUser, request: Request, response: Response) -> UserPublic:
+    """Who am I; with a session cookie, its CSRF token in the ``X-CSRF-Token`` header."""
+    token = web_context(request).csrf_for(request)
+    if token is not None and request.headers.get("authorization") is None:
+        response.headers[CSRF_HEADER] = token
     return UserPublic.model_validate(user)
 
 
@@ -181,5 +194,9 @@ def include_auth(
     """
     codec = SessionCodec(generated_secret(settings.var_dir, "session"), max_age=session_max_age)
     clock = clock or center_clock(ZoneInfo(settings.ivr.timezone))
-    install_context(app, WebContext(engine=engine, sessions=codec, clock=clock))
+    csrf_secret = generated_secret(settings.var_dir, "csrf")
+    install_context(app, WebContext(engine=engine, sessions=codec, clock=clock,
+                                    csrf_secret=csrf_secret,
+                                    secure_cookies=settings.web.secure_cookies))
+    app.add_middleware(CsrfMiddleware, secret=csrf_secret, cookie_name=SESSION_COOKIE)
     app.include_router(router)
