@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session, select
 
+from hotline.attachments.store import AttachmentStore
 from hotline.calls.ivr_session import IvrCallHandler
 from hotline.calls.service import CallEvents, StoreStepLog
 from hotline.calls.store import CallStore, call_as_dict
@@ -39,6 +40,9 @@ from hotline.knowledge.service import load_seed
 from hotline.outbound.plugin import Outbound
 from hotline.prompts.sounds import build_zh_sounds
 from hotline.prompts.store import PromptStore
+from hotline.seats.ami import AmiQueueMembers
+from hotline.seats.events import SeatEvents
+from hotline.seats.pop import PopBoard
 from hotline.stt.service import TranscriptionService
 from hotline.stt.speech import ModelVocabulary, PoolSpeechRecognizer
 from hotline.telephony.agi import AgiServer
@@ -59,7 +63,7 @@ from hotline.web.deps import (
     mask_phone,
     require_roles,
 )
-from hotline.web.pages import include_pages
+from hotline.web.pages import SeatConsole, UnitConsole, include_pages
 from hotline.web.pages.common import render
 
 log = logging.getLogger(__name__)
@@ -134,8 +138,12 @@ class Hotline:
         self.agi.add_route("ivr", self.ivr.handle)
         self.events = TranscribingCallEvents(settings=settings, store=self.store,
                                              on_complete=self.stt.notify)
+        # The call pop and the seats' state follow the same AMI events (hotline.seats).
+        self.pop = PopBoard(clock=self.clock)
         self.ami = AmiController(settings=settings.ami, secret=settings.ami_secret,
-                                 handler=self.events)
+                                 handler=SeatEvents(inner=self.events, board=self.pop,
+                                                    engine=self.engine, clock=self.clock))
+        self.queue_members = AmiQueueMembers(self.ami, queue=settings.queue.name)
         # Surveys (回访) and reminders (督办) placed by AMI Originate into ivr_flows/.
         self.outbound = Outbound.build(settings, engine=self.engine, clock=self.clock,
                                        ami=self.ami, store=self.store, prompts=self.prompts,
@@ -213,7 +221,14 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None)
                                   Role.admin))
 
     web_dir = settings.home / "web"
-    include_pages(app, web_dir=web_dir)
+    include_pages(
+        app, web_dir=web_dir,
+        seats=SeatConsole(board=hotline.pop, queue=hotline.queue_members,
+                          seats=[f"PJSIP/{name}" for name in settings.sip.seats],
+                          emergency_lines=sorted(settings.sip.emergency)),
+        units=UnitConsole(attachments=AttachmentStore(
+            settings.attachments_dir, max_bytes=settings.web.attachment_max_bytes)),
+    )
     if (web_dir / "static").is_dir():
         app.mount("/static", StaticFiles(directory=str(web_dir / "static")), name="static")
 

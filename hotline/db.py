@@ -40,8 +40,9 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the schema to the newest migration of every branch (helpers working in parallel
+    each chain theirs from the last shared one: ``heads``, not ``head``)."""
+    command.upgrade(alembic_config(engine), "heads")
 
 
 @contextmanager

@@ -70,7 +70,7 @@ class Console:
 
     def ami_event(self, event: dict[str, str]) -> None:
         """Hand an AMI event to the controller's handler, as if Asterisk had sent it."""
-        self.run(self.hotline.events.on_event(event))
+        self.run(self.hotline.ami.handler.on_event(event))
         self.run(self.hotline.store.drain())
 
     def log_in(self, page: Any, username: str) -> None:

@@ -1,11 +1,14 @@
 """The console's server-rendered pages (Jinja2 templates in ``web/templates``, htmx from
 ``web/static/vendor``), one module per workspace:
 
-    login.py    /login, /logout
-    seat.py     /seat...   the seat operator (话务员): seat state, call pop, ticket form
-    unit.py     /unit...   the unit handler (承办单位): inbox, sign, return, extension, reply
+    login.py         /login, /logout
+    seat.py          /seat...          the seat operator (话务员): seat state, call pop
+    seat_ticket.py   /seat/tickets...  the operator's ticket form, knowledge base beside it
+    unit.py          /unit...          the unit handler (承办单位): inbox, sign, return,
+                                       extension, reply with attachments
 
-``include_pages`` installs them on the app ``include_api`` built (it needs its WebContext).
+``include_pages`` installs them on the app ``include_api`` built (it needs its WebContext);
+the seat pages need the ``SeatConsole`` (pop board, queue members) from ``hotline.app``.
 """
 
 from __future__ import annotations
@@ -14,10 +17,22 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from hotline.web.pages import login
+from hotline.web.pages import login, seat, seat_ticket, unit
 from hotline.web.pages.common import install_pages
+from hotline.web.pages.seat_context import SeatConsole
+from hotline.web.pages.unit import UnitConsole
+
+__all__ = ["SeatConsole", "UnitConsole", "include_pages"]
 
 
-def include_pages(app: FastAPI, *, web_dir: Path) -> None:
+def include_pages(app: FastAPI, *, web_dir: Path, seats: SeatConsole | None = None,
+                  units: UnitConsole | None = None) -> None:
     install_pages(app, web_dir=web_dir)
     app.include_router(login.router)
+    if seats is not None:
+        app.state.seat_console = seats
+        app.include_router(seat.router)
+        app.include_router(seat_ticket.router)
+    if units is not None:
+        app.state.unit_console = units
+        app.include_router(unit.router)

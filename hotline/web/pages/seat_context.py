@@ -1,0 +1,86 @@
+"""What the seat operator's pages read: the seat console's parts and the call pop's content.
+
+``SeatConsole`` is put on the app by ``include_pages`` (built in ``hotline.app``): the pop board,
+the queue members port and the configured seats. ``pop_view`` gathers one call's pop: the
+caller, the number's history (repeat caller flagged), the IVR path, the draft and its
+suggestions, the responsibility list's dispatch suggestion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from sqlmodel import Session, col, select
+
+from hotline.calls.models import Call
+from hotline.intake.drafts import TicketDraft, drafts_of_call
+from hotline.seats.pop import PopBoard, Ring
+from hotline.seats.service import QueueMembers
+from hotline.tickets.models import Ticket, Unit
+from hotline.tickets.suggestion import Suggestion, dispatch_suggestion
+
+HISTORY = 10
+
+
+@dataclass(frozen=True)
+class SeatConsole:
+    board: PopBoard
+    queue: QueueMembers
+    seats: list[str]  # interfaces: PJSIP/seat1 ...
+    emergency_lines: list[str] = field(default_factory=lambda: ["110", "119", "120", "122"])
+
+
+def seat_console(request: Request) -> SeatConsole:
+    console = getattr(request.app.state, "seat_console", None)
+    if not isinstance(console, SeatConsole):
+        raise RuntimeError("no SeatConsole on the app: include_pages(..., seats=...)")
+    return console
+
+
+@dataclass
+class PopView:
+    ring: Ring
+    call: Call | None
+    history: list[Ticket]
+    draft: TicketDraft | None
+    suggestion: Suggestion
+    ticket: Ticket | None  # already taken for this call
+    units: list[str]
+
+    @property
+    def repeat(self) -> bool:
+        return bool(self.history)
+
+    @property
+    def suggestions(self) -> dict[str, Any]:
+        return self.draft.suggestions if self.draft is not None else {}
+
+    def guess(self, key: str) -> Any:
+        value = self.suggestions.get(key)
+        return value.get("value") if isinstance(value, dict) else value
+
+    def confidence(self, key: str) -> float | None:
+        value = self.suggestions.get(key)
+        return value.get("confidence") if isinstance(value, dict) else None
+
+
+def pop_view(session: Session, ring: Ring) -> PopView:
+    call = session.exec(select(Call).where(Call.uniqueid == ring.uniqueid)).first()
+    caller = ring.caller or (call.caller_number if call else "")
+    history = list(session.exec(
+        select(Ticket).where(Ticket.caller_phone == caller, caller != "",
+                             col(Ticket.call_uniqueid).is_distinct_from(ring.uniqueid))
+        .order_by(col(Ticket.created_at).desc()).limit(HISTORY)).all()) if caller else []
+    drafts = drafts_of_call(session=session, call_uniqueid=ring.uniqueid)
+    draft = drafts[-1] if drafts else None
+    text = draft.text if draft else ""
+    loc = draft.suggestions.get("location") if draft is not None else None
+    location = str((loc.get("value") if isinstance(loc, dict) else loc) or "")
+    suggestion = dispatch_suggestion(session=session, text=text, location=location)
+    ticket = session.exec(select(Ticket).where(Ticket.call_uniqueid == ring.uniqueid)
+                          .order_by(col(Ticket.id))).first()
+    units = list(session.exec(select(Unit.name).order_by(col(Unit.id))).all())
+    return PopView(ring=ring, call=call, history=history, draft=draft, suggestion=suggestion,
+                   ticket=ticket, units=units)
