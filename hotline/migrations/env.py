@@ -6,8 +6,9 @@ from sqlmodel import SQLModel
 import hotline.attachments.models  # noqa: F401
 import hotline.calls.models  # noqa: F401  (register tables)
 import hotline.knowledge.models  # noqa: F401
-import hotline.seats.models  # noqa: F401
 import hotline.outbound.models  # noqa: F401
+import hotline.oversight.models  # noqa: F401
+import hotline.seats.models  # noqa: F401
 import hotline.stt.models  # noqa: F401
 import hotline.tickets.models  # noqa: F401
 import hotline.users.models  # noqa: F401

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select, update
 
+from hotline.oversight.store import on_transition as update_oversight
 from hotline.tickets import lifecycle as lc
 from hotline.tickets.calendar import Limits, WorkCalendar
 from hotline.tickets.changes import record_change
@@ -229,6 +230,8 @@ def _write(
     assert ticket.id is not None
     _sync_assignments(session, ticket.id, after, ids)
     _side_records(session, ticket, before, step, ids, seq=seq)
+    update_oversight(session=session, ticket_id=ticket.id, matter_id=ticket.matter_id,
+                     event=step.event, before=before, after=after, ids=ids)
     event = step.event
     session.add(TicketEvent(
         ticket_id=ticket.id, seq=seq, action=event.name, actor=event.actor, at=event.at,

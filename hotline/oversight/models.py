@@ -1,0 +1,46 @@
+"""The stored oversight facts: one row per ticket and unit (``definitions.UnitFacts``).
+
+Written in the transaction of every ticket transition (``store.on_transition``), so they never
+lag the tickets. Each rate reads the rows whose own date falls in the period, through one of
+the date indexes (all units) or the unit-and-date indexes (one unit).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class OversightFact(SQLModel, table=True):
+    __tablename__ = "oversight_fact"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "unit_id"),
+        Index("ix_oversight_fact_dispatched", "dispatched_at", "unit_id"),
+        Index("ix_oversight_fact_due", "due_at", "unit_id"),
+        Index("ix_oversight_fact_revisited", "revisited_at", "unit_id"),
+        Index("ix_oversight_fact_unit_dispatched", "unit_id", "dispatched_at"),
+        Index("ix_oversight_fact_unit_due", "unit_id", "due_at"),
+        Index("ix_oversight_fact_unit_revisited", "unit_id", "revisited_at"),
+        Index("ix_oversight_fact_redo", "redo_at"),
+        Index("ix_oversight_fact_refused", "refused_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    unit_id: int = Field(foreign_key="unit.id")
+    matter_id: int | None = None  # the ticket's, for the matters left out of 满意率
+    role: str = Field(max_length=8)
+    dispatched_at: datetime
+    sign_by: datetime
+    responded_at: datetime | None = None
+    due_at: datetime | None = None
+    replied_at: datetime | None = None
+    finished_at: datetime | None = None
+    late_replies: int = 0
+    redo_at: datetime | None = None
+    refused_at: datetime | None = None
+    revisited_at: datetime | None = None
+    satisfaction: str | None = Field(default=None, sa_type=String(8))
+    unsatisfied_twice: bool = False
