@@ -47,6 +47,7 @@ SCREENSHOTS = REPO / "test-output" / "browser"
 USERS: dict[str, tuple[Role, str | None]] = {
     "op": (Role.operator, None),
     "cg": (Role.unit_handler, "市城管局"),
+    "zj": (Role.unit_handler, "市住建局"),
     "sup": (Role.supervisor, None),
 }
 
