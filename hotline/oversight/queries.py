@@ -89,7 +89,7 @@ def excluded_matter_ids(session: Session, rules: OversightRules) -> list[int]:
     return sorted(m.id for m in found if m.id is not None)
 
 
-def _rows(session: Session, query: Executable) -> Sequence[Any]:
+def run_rows(session: Session, query: Executable) -> Sequence[Any]:
     """Core rows through the session's connection (after flushing what it holds)."""
     session.flush()
     return session.connection().execute(query).all()
@@ -114,7 +114,7 @@ def _grouped(
         _in_period(t.dated, period))
     if units is not None:
         query = query.where(col(F.unit_id).in_(units))
-    rows = _rows(session, query.group_by(col(F.unit_id)))
+    rows = run_rows(session, query.group_by(col(F.unit_id)))
     return {unit: (int(num), int(d)) for unit, num, d in rows}
 
 
@@ -163,7 +163,7 @@ def unit_rates(
 def _unit_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    rows = _rows(session, core_select(col(Unit.id), col(Unit.name)).where(
+    rows = run_rows(session, core_select(col(Unit.id), col(Unit.name)).where(
         col(Unit.id).in_(sorted(ids))))
     return {int(unit_id): str(name) for unit_id, name in rows}
 
@@ -197,5 +197,5 @@ def tickets_behind(
     return [
         TicketBehind(number=n, role=role, dated=dated, in_numerator=bool(num),
                      satisfaction=Satisfaction(s) if s else None, late_replies=late)
-        for n, role, dated, num, s, late in _rows(session, query)
+        for n, role, dated, num, s, late in run_rows(session, query)
     ]
