@@ -1,7 +1,7 @@
 """outbound calls: calls to place, their attempts, do-not-call list, escalations, cursor
 
 Revision ID: 0020
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-24 13:00:00
 
 ``outbound_call``: one survey (回访) of a ticket's caller or one reminder (督办) to a unit's
@@ -17,7 +17,7 @@ import sqlmodel
 
 
 revision = '0020'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
