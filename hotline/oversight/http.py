@@ -1,0 +1,117 @@
+"""The oversight API (supervisor, admin), the same numbers as ``queries``/``calls``:
+
+    GET /api/oversight/units?period=month&day=2026-11-01            ranking with rates
+    GET /api/oversight/units.csv?...                                 the same as CSV
+    GET /api/oversight/units/{unit}/tickets?measure=&part=&...       the tickets behind one
+    GET /api/oversight/calls?period=day&day=2026-11-23               call rates
+
+``period`` is day, week, month or custom (then ``until``, inclusive), in the center's time;
+numbers are judged as of now (``definitions.py`` says what counts).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from hotline.oversight.calls import call_rates
+from hotline.oversight.definitions import (
+    Deduction,
+    Period,
+    PeriodKind,
+    Rate,
+    UnitScore,
+    period,
+    ranking,
+    score,
+)
+from hotline.oversight.queries import Measure, Part, tickets_behind, unit_rates
+from hotline.tickets.units import unit_ids
+from hotline.users.models import Role, User
+from hotline.web.deps import CENTER_TZ, Now, SessionDep, require_roles
+
+router = APIRouter(prefix="/api/oversight", tags=["oversight"])
+Supervisor = Annotated[User, Depends(require_roles(Role.supervisor, Role.admin))]
+
+
+def chosen_period(
+    now: Now, period_kind: Annotated[PeriodKind, Query(alias="period")] = PeriodKind.MONTH,
+    day: date | None = None, until: date | None = None,
+) -> Period:
+    return period(period_kind, day or now.astimezone(CENTER_TZ).date(), zone=CENTER_TZ,
+                  until=until)
+
+
+PeriodDep = Annotated[Period, Depends(chosen_period)]
+
+
+def _rate(r: Rate) -> dict[str, Any]:
+    value = r.value
+    return {"numerator": r.numerator, "denominator": r.denominator,
+            "value": None if value is None else round(value, 4)}
+
+
+def _row(s: UnitScore) -> dict[str, Any]:
+    r = s.rates
+    return {"unit": r.unit, "rank": s.rank, "score": s.score, "base": s.base,
+            "deducted": s.deducted, "response": _rate(r.response),
+            "handling": _rate(r.handling), "satisfaction": _rate(r.satisfaction),
+            "deductions": {d.value: r.deductions.get(d, 0) for d in Deduction}}
+
+
+def _ranked(session: SessionDep, p: Period, now: Any) -> list[UnitScore]:
+    return ranking(score(r) for r in unit_rates(session=session, period=p, as_of=now))
+
+
+@router.get("/units", summary="Rates, score and rank of every unit with work in the period")
+def units(session: SessionDep, _: Supervisor, p: PeriodDep, now: Now) -> dict[str, Any]:
+    return {"period": {"kind": p.kind, "start": p.start, "end": p.end, "as_of": now},
+            "units": [_row(s) for s in _ranked(session, p, now)]}
+
+
+CSV_COLUMNS = ("rank", "unit", "score", "base", "deducted")
+
+
+@router.get("/units.csv", summary="The ranking as CSV (the same numbers as /units)")
+def units_csv(session: SessionDep, _: Supervisor, p: PeriodDep, now: Now) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    rates = ("response", "handling", "satisfaction")
+    writer.writerow([*CSV_COLUMNS, *(f"{n}_{part}" for n in rates
+                                     for part in ("numerator", "denominator")),
+                     *(d.value for d in Deduction)])
+    for s in _ranked(session, p, now):
+        row = _row(s)
+        writer.writerow([*(row[c] for c in CSV_COLUMNS),
+                         *(row[n][part] for n in rates for part in ("numerator", "denominator")),
+                         *(row["deductions"][d.value] for d in Deduction)])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+
+
+@router.get("/units/{unit}/tickets", summary="The tickets behind one number of a unit")
+def unit_tickets(
+    unit: str, measure: Measure, session: SessionDep, _: Supervisor, p: PeriodDep, now: Now,
+    part: Part = Part.DENOMINATOR,
+) -> dict[str, Any]:
+    unit_id = unit_ids(session, (unit,))[unit]
+    found = tickets_behind(session=session, unit_id=unit_id, measure=measure, part=part,
+                           period=p, as_of=now)
+    return {"unit": unit, "measure": measure, "part": part, "count": len(found),
+            "tickets": [asdict(t) for t in found]}
+
+
+@router.get("/calls", summary="Call rates of the period (接通率, 15/20/30 s, 直接答复率 …)")
+def calls(session: SessionDep, _: Supervisor, p: PeriodDep) -> dict[str, Any]:
+    c = call_rates(session=session, period=p)
+    return {"offered": c.offered, "answered": _rate(c.answered),
+            "within_15s": _rate(c.within_15s), "within_20s": _rate(c.within_20s),
+            "within_30s": _rate(c.within_30s), "abandoned": _rate(c.abandoned),
+            "average_wait_seconds": c.average_wait_seconds,
+            "average_talk_seconds": c.average_talk_seconds,
+            "direct_answer": _rate(c.direct_answer), "missing": list(c.missing)}

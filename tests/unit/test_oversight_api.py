@@ -1,0 +1,58 @@
+"""The oversight API gives the numbers of ``unit_rates`` (JSON and CSV alike), the tickets
+behind them, to supervisors and admins only; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tests.api import ApiWorld
+from tests.oversight_world import CG, ZJ, Desk
+from tests.unit.test_oversight_rates import AS_OF, build
+
+FORTNIGHT = {"period": "custom", "day": "2026-11-23", "until": "2026-12-04"}
+
+
+def world_with_fortnight(api_world: ApiWorld) -> dict[str, int]:
+    from hotline.oversight.http import router
+
+    api_world.app.include_router(router)
+    api_world.clock.now = AS_OF
+    return build(Desk(api_world.engine))
+
+
+def test_given_the_fortnight_then_the_ranking_is_the_hand_counted_one(api_world: ApiWorld):
+    world_with_fortnight(api_world)
+    r = api_world.client("supervisor").get("/api/oversight/units", params=FORTNIGHT)
+    assert r.status_code == 200, r.text
+    rows = {u["unit"]: u for u in r.json()["units"]}
+    assert (rows[CG]["rank"], rows[CG]["score"], rows[ZJ]["rank"], rows[ZJ]["score"]) == (
+        1, 85.0, 2, 56.0)
+    assert rows[ZJ]["handling"] == {"numerator": 3, "denominator": 5, "value": 0.6}
+    assert rows[ZJ]["deductions"]["refused"] == 1
+
+    exported = api_world.client("admin").get("/api/oversight/units.csv", params=FORTNIGHT)
+    table = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [(t["unit"], float(t["score"]), int(t["handling_numerator"])) for t in table] == [
+        (CG, 85.0, 4), (ZJ, 56.0, 3)]
+
+
+def test_given_a_number_then_its_tickets_are_listed(api_world: ApiWorld):
+    t = world_with_fortnight(api_world)
+    r = api_world.client("supervisor").get(
+        f"/api/oversight/units/{ZJ}/tickets",
+        params={**FORTNIGHT, "measure": "handling", "part": "missed"})
+    assert r.status_code == 200, r.text
+    assert r.json()["count"] == 2
+    numbers = [x["number"] for x in r.json()["tickets"]]
+    desk = Desk(api_world.engine)
+    assert numbers == [desk.number(t["I"]), desk.number(t["J"])]
+
+
+def test_given_other_roles_then_oversight_is_refused(api_world: ApiWorld):
+    from hotline.oversight.http import router
+
+    api_world.app.include_router(router)
+    for user in ("operator", "cg"):
+        assert api_world.client(user).get("/api/oversight/units").status_code == 403
+    assert api_world.client("supervisor").get("/api/oversight/calls").status_code == 200
