@@ -43,6 +43,7 @@ from hotline.prompts.store import PromptStore
 from hotline.seats.ami import AmiQueueMembers
 from hotline.seats.events import SeatEvents
 from hotline.seats.pop import PopBoard
+from hotline.stt.live import LiveTranscripts
 from hotline.stt.service import TranscriptionService
 from hotline.stt.speech import ModelVocabulary, PoolSpeechRecognizer
 from hotline.telephony.agi import AgiServer
@@ -131,8 +132,11 @@ class Hotline:
             emergency_lines=dict(settings.sip.emergency),
             speech=PoolSpeechRecognizer(self.stt),
         )
+        # Messages are transcribed while the caller speaks (AudioSocket); the batch job on
+        # the recording stays the fallback.
+        self.live = LiveTranscripts(settings=settings, service=self.stt)
         self.ivr = IvrCallHandler(settings=settings, store=self.store, prompts=self.prompts,
-                                  runner=self.runner)
+                                  runner=self.runner, streams=self.live)
         self.agi = AgiServer(host=settings.agi.host, port=settings.agi.port,
                              header_timeout=settings.agi.header_timeout)
         self.agi.add_route("ivr", self.ivr.handle)
@@ -164,6 +168,7 @@ class Hotline:
         await self.ami.start()
         await self.lights.start()
         await self.stt.start()
+        await self.live.start()
         await self.outbound.start()
 
     def _prepare_drafts(self) -> None:
@@ -177,6 +182,7 @@ class Hotline:
         await self.agi.stop()
         await self.events.drain()
         await self.store.drain()
+        await self.live.stop()
         await self.stt.stop()
         self.engine.dispose()
 
@@ -195,7 +201,8 @@ class Hotline:
             "flows": {"loaded": sorted(self.flows),
                       "errors": [str(e) for e in self.flow_errors]},
             "lights": self.lights.status(),
-            "stt": {**self.stt.status(), "drafts": self.drafts.status()},
+            "stt": {**self.stt.status(), "drafts": self.drafts.status(),
+                    "live": self.live.status()},
             "outbound": self.outbound.status(),
         }
 

@@ -170,6 +170,18 @@ class WebSettings(BaseModel):
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
 
 
+class StreamSettings(BaseModel):
+    """Live transcription of messages (``hotline.stt.live``): Asterisk sends the caller's
+    audio to our AudioSocket server while the message is recorded."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"  # where the AudioSocket server listens
+    port: int = 9093
+    connect_host: str | None = None  # the address Asterisk dials; None: host
+    connect_timeout: float = Field(default=5.0, gt=0)  # Asterisk connects within this
+    settle_seconds: float = Field(default=2.0, ge=0)  # the message file closes within this
+
+
 class SttSettings(BaseModel):
     """Speech recognition (``hotline.stt``): a model per language, the worker pool, retries."""
 
@@ -191,6 +203,7 @@ class SttSettings(BaseModel):
     # Longer recordings fail at once, naming their length. A two-hour call is a real call and
     # is transcribed (streamed in chunks, its lease renewed); a day-long file is a mistake.
     max_audio_seconds: float | None = Field(default=4 * 3600.0, gt=0)
+    stream: StreamSettings = Field(default_factory=StreamSettings)
 
 
 class Settings(BaseSettings):

@@ -13,15 +13,16 @@ from hotline.errors import CallerHungUp, HotlineError
 from hotline.ivr.ports import Prompt
 from hotline.prompts.store import PromptStore
 from hotline.recording.files import STANDARD_KINDS, day_folder, relative_path
-from hotline.telephony.agi import AgiCallChannel, AgiRequest
+from hotline.telephony.agi import AgiCallChannel, AgiRequest, MessageStreams
 
 log = logging.getLogger(__name__)
 
 
 class IvrCallHandler:
     def __init__(self, *, settings: Settings, store: CallStore, prompts: PromptStore,
-                 runner: Any) -> None:
+                 runner: Any, streams: MessageStreams | None = None) -> None:
         self.settings = settings
+        self.streams = streams  # messages transcribed live (hotline.stt.live)
         self.store = store
         self.prompts = prompts
         self.runner = runner
@@ -63,6 +64,7 @@ class IvrCallHandler:
             on_recording=lambda name, host_path, at: self._on_recording(uid, name, host_path,
                                                                         at),
             answer_target=self._answer_target,
+            streams=self.streams,
         )
         try:
             result = await self.runner.run(channel, flow)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, func, update
+from sqlalchemy import CursorResult, and_, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -152,6 +152,33 @@ def claim(*, session: Session, languages: Iterable[str], limit: int, lease_secon
     return sorted((Claim(job_id=j.id or 0, token=j.lease_token or "", audio_path=j.audio_path,
                          language=j.language, recording_id=j.recording_id, attempts=j.attempts)
                    for j in jobs), key=lambda c: tokens.index(c.token))
+
+
+def claim_recording(*, session: Session, recording_id: int, audio_path: str, language: str,
+                    lease_seconds: float, owner: str, now: datetime | None = None
+                    ) -> Claim | None:
+    """The job of a recording still being made, taken at once (a live transcription holds
+    it while the caller speaks, so no worker takes it from the finished file meanwhile).
+    None when the job exists and is not waiting (another worker has it, or it is done)."""
+    now = now or utcnow()
+    job = enqueue(session=session, audio_path=audio_path, language=language,
+                  recording_id=recording_id, now=now)
+    waiting = and_(col(Job.id) == job.id,
+                   col(Job.status).in_([JobStatus.queued, JobStatus.waiting_model]))
+    token = f"{owner[:40]}-{uuid.uuid4().hex[:16]}"
+    if not _changed(session, update(Job).where(waiting).values(
+            status=JobStatus.running, lease_token=token, attempts=Job.attempts + 1,
+            lease_until=now + timedelta(seconds=lease_seconds), started_at=now)):
+        return None
+    session.refresh(job)
+    return Claim(job_id=job.id or 0, token=token, audio_path=job.audio_path,
+                 language=job.language, recording_id=recording_id, attempts=job.attempts)
+
+
+def withdraw(*, session: Session, claim: Claim) -> bool:
+    """Delete a job taken by ``claim_recording`` whose live transcription failed: the
+    recording gets its job again, like any other, once it is complete."""
+    return bool(_changed(session, delete(Job).where(_held(claim))))
 
 
 def _held(claim: Claim) -> Any:

@@ -96,28 +96,58 @@ def transcribe_file(audio_path: str, model: ModelInfo, max_seconds: float | None
         raise AudioError(audio_path, f"{duration(info.seconds)} long, more than the "
                                      f"configured maximum of {duration(max_seconds)} "
                                      "(stt.max_audio_seconds)")
-    recognizer = _recognizer(model)
-    started = time.perf_counter()
-    heard = _Heard()
-    silent_for = 0.0
+    run = Transcription(model)
     for chunk in pcm_chunks(info, rate=model.sample_rate, seconds=0.5):
+        run.accept(chunk)
+    return run.finish(audio_seconds=info.seconds)
+
+
+class Transcription:
+    """One recognition fed chunk by chunk (16-bit mono at the model's rate, half a second of
+    input each): ``transcribe_file`` feeds a file's chunks, a live stream feeds the same
+    chunks as they arrive, and both give the same result for the same audio.
+
+    Digital silence is fed for its first ``GAP_FED_SECONDS`` only (see ``transcribe_file``).
+    """
+
+    def __init__(self, model: ModelInfo) -> None:
+        self.model = model
+        self.recognizer = _recognizer(model)
+        self.heard = _Heard()
+        self.silent_for = 0.0
+        self.processing = 0.0  # seconds spent in the recogniser
+
+    def accept(self, chunk: bytes) -> None:
+        started = time.perf_counter()
+        try:
+            self._accept(chunk)
+        finally:
+            self.processing += time.perf_counter() - started
+
+    def _accept(self, chunk: bytes) -> None:
+        heard, recognizer = self.heard, self.recognizer
         if not is_silent(chunk, level=SILENCE_LEVEL):
-            silent_for, heard.skipping = 0.0, False
+            self.silent_for, heard.skipping = 0.0, False
         else:
-            seconds = len(chunk) / (2 * model.sample_rate)
-            silent_for += seconds
-            if silent_for > GAP_FED_SECONDS:
+            seconds = len(chunk) / (2 * self.model.sample_rate)
+            self.silent_for += seconds
+            if self.silent_for > GAP_FED_SECONDS:
                 if not heard.skipping:
                     heard.add(recognizer.FinalResult())  # what came before the gap
                     heard.skipping = True
                 heard.offset += seconds
-                continue
+                return
         if recognizer.AcceptWaveform(chunk):
             heard.add(recognizer.Result())
-    heard.add(recognizer.FinalResult())
-    return {"text": " ".join(heard.texts), "words": heard.words, "model_name": model.name,
-            "audio_seconds": info.seconds,
-            "processing_seconds": time.perf_counter() - started}
+
+    def finish(self, *, audio_seconds: float) -> dict[str, Any]:
+        """The fields of a transcript; the recogniser is done."""
+        started = time.perf_counter()
+        self.heard.add(self.recognizer.FinalResult())
+        self.processing += time.perf_counter() - started
+        return {"text": " ".join(self.heard.texts), "words": self.heard.words,
+                "model_name": self.model.name, "audio_seconds": audio_seconds,
+                "processing_seconds": self.processing}
 
 
 @dataclass

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from hotline.calls.models import Recording
 from hotline.config import Settings
@@ -73,6 +73,7 @@ class TranscriptionService:
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._scan_from = 0
+        self._rescan_from: int | None = None
 
     # life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -138,6 +139,45 @@ class TranscriptionService:
         return await loop.run_in_executor(self._pool, recognize_choice, audio, list(phrases),
                                           model)
 
+    # live transcriptions (hotline.stt.live) hold a recording's job while the caller speaks
+    async def claim_live(self, *, path: str, language: str | None = None
+                         ) -> queue.Claim | None:
+        """The job of the recording being made at ``path`` (relative to the recordings
+        folder), held by a live transcription; None when there is no such recording or its
+        job is taken."""
+        lang = language or self.stt.language
+
+        def take(session: Session) -> queue.Claim | None:
+            rec = session.exec(select(Recording).where(Recording.path == path)).first()
+            if rec is None or rec.id is None:
+                return None
+            return queue.claim_recording(
+                session=session, recording_id=rec.id, audio_path=rec.path, language=lang,
+                lease_seconds=self.stt.lease_seconds, owner=f"live:{self.owner}",
+                now=self.clock())
+
+        return await self._db(take)
+
+    async def renew_live(self, claim: queue.Claim) -> bool:
+        lost = await self._db(lambda s: queue.renew(
+            session=s, claims=[claim], lease_seconds=self.stt.lease_seconds, now=self.clock()))
+        return not lost
+
+    async def complete_live(self, claim: queue.Claim, result: dict[str, Any]
+                            ) -> Transcript | None:
+        """The live transcript stored as the job's (``on_transcript`` runs as for any job)."""
+        return await self._db(lambda s: self._complete(s, claim, result))
+
+    async def withdraw_live(self, claim: queue.Claim) -> None:
+        """A live transcription failed: its job goes, and the recording is queued again like
+        any other once complete (the next scan starts at it)."""
+        await self._db(lambda s: queue.withdraw(session=s, claim=claim))
+        if claim.recording_id is not None:
+            rescan = self._rescan_from
+            self._rescan_from = claim.recording_id if rescan is None \
+                else min(rescan, claim.recording_id)
+        self.notify()
+
     def status(self) -> dict[str, Any]:
         return {"workers": self.workers, "worker_pids": self.worker_pids(),
                 "running_jobs": sorted(self.running),
@@ -176,9 +216,11 @@ class TranscriptionService:
 
     def _housekeeping(self, session: Session) -> list[str]:
         now = self.clock()
+        rescan, self._rescan_from = self._rescan_from, None  # a live transcription gave up
+        start = self._scan_from if rescan is None else min(self._scan_from, rescan)
         made, self._scan_from = queue.enqueue_finished_recordings(
             session=session, kinds=self.stt.recording_kinds, language=self.stt.language,
-            from_id=self._scan_from, now=now)
+            from_id=start, now=now)
         if made:
             log.info("transcription: %d finished recording(s) queued", made)
         queue.reap_expired(session=session, max_attempts=self.stt.max_attempts, now=now)

@@ -21,7 +21,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from panoramisk import fast_agi
 
@@ -216,6 +216,16 @@ class AgiServer(fast_agi.Application):  # type: ignore[misc]
         await route(request)
 
 
+class MessageStreams(Protocol):
+    """Live audio of messages (``hotline.stt.live.LiveTranscripts``): ``begin`` gives the
+    AudioSocket dial string of a message's stream (None: not streamed), ``end`` says the
+    recording is over."""
+
+    async def begin(self, *, call_id: str, host_path: str) -> str | None: ...
+
+    async def end(self, dial: str) -> None: ...
+
+
 def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -238,6 +248,7 @@ class AgiCallChannel:
         recording_target: Callable[[str, str], tuple[str, str]],
         on_recording: Callable[[str, str, datetime], Awaitable[None]],
         answer_target: Callable[[str, int], tuple[str, str]] | None = None,
+        streams: MessageStreams | None = None,
     ) -> None:
         self.request = request
         self.caller = request.headers.get("agi_callerid", "")
@@ -249,6 +260,7 @@ class AgiCallChannel:
         self._on_recording = on_recording
         self._answer_target = answer_target
         self._answers = 0
+        self._streams = streams
 
     async def answer(self) -> None:
         await self.request.command("ANSWER")
@@ -276,10 +288,15 @@ class AgiCallChannel:
         options = " BEEP" if beep else ""
         if silence_seconds > 0:
             options += f" s={silence_seconds}"
+        dial = await self._stream(host_path)
         started = time.monotonic()
-        result = await self.request.command(
-            f'RECORD FILE {asterisk_path} wav "#" {max_seconds * 1000}{options}'
-        )
+        try:
+            result = await self.request.command(
+                f'RECORD FILE {asterisk_path} wav "#" {max_seconds * 1000}{options}'
+            )
+        finally:
+            if dial is not None and self._streams is not None:
+                await self._streams.end(dial)
         value, data = result.get("result", ("0", ""))
         if data == "dtmf":
             ended_by = "key"
@@ -289,6 +306,22 @@ class AgiCallChannel:
             ended_by = "silence"
         return RecordOutcome(path=host_path, ended_by=ended_by,
                              duration_ms=int((time.monotonic() - started) * 1000))
+
+    async def _stream(self, host_path: str) -> str | None:
+        """Start a live stream of the caller's audio to AudioSocket: a spy channel
+        (ChanSpy: only the caller's audio, quiet, gone with the call) dialled by
+        Originate. The caller's own channel is untouched; a failure only costs the stream."""
+        if self._streams is None:
+            return None
+        dial = await self._streams.begin(call_id=self.call_id, host_path=host_path)
+        if dial is None:
+            return None
+        spy = f"{dial},app,ChanSpy,{self.request.channel}\\,qEuo"
+        try:
+            await self.request.command(f"EXEC Originate {_quote(spy)}")
+        except AgiError as exc:
+            log.warning("%s: no live stream of the message: %s", self.request.channel, exc)
+        return dial
 
     async def listen(self, *, max_seconds: int, silence_seconds: int, keys: str
                      ) -> ListenOutcome:

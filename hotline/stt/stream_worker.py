@@ -1,0 +1,211 @@
+"""A process that keeps live recognitions: audio goes in as it arrives, a transcript comes out.
+
+A live recognition has state (the Kaldi decoder), so it cannot hop between the transcription
+pool's processes the way a whole file can. ``StreamWorker`` is one process of its own (spawned,
+the models loaded once) holding any number of recognitions by id; the event loop only puts
+messages on a queue (never blocks) and awaits the result::
+
+    worker = StreamWorker((model,))
+    worker.start()
+    worker.open("call-1", model)
+    worker.feed("call-1", pcm_8k)        # 16-bit mono 8 kHz, half a second per message
+    result = await worker.finish("call-1", audio_seconds=12.5)   # transcript fields
+    worker.stop()
+
+Each chunk is resampled to the model's rate with its state carried over (``audioop.ratecv``)
+and fed through ``recognizer.Transcription``: the same chunks as ``transcribe_file`` makes of
+the same audio, hence the same words. A recognition that fails, or a process that dies,
+fails its ``finish`` with :class:`StreamFailed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import queue as stdlib_queue
+import threading
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from hotline.stt.errors import SttError
+from hotline.stt.models_dir import ModelInfo
+from hotline.stt.recognizer import Transcription, preload_quietly
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import audioop
+
+log = logging.getLogger(__name__)
+INPUT_RATE = 8000  # AudioSocket slin
+
+
+class StreamFailed(SttError):
+    error_id = "stream-failed"
+
+
+class _Live:
+    """One recognition inside the worker process."""
+
+    def __init__(self, model: ModelInfo) -> None:
+        self.run = Transcription(model)
+        self.rate = model.sample_rate
+        self.state: Any = None
+
+    def accept(self, pcm: bytes) -> None:
+        if self.rate != INPUT_RATE:
+            pcm, self.state = audioop.ratecv(pcm, 2, 1, INPUT_RATE, self.rate, self.state)
+        self.run.accept(pcm)
+
+
+def serve(inbox: Any, outbox: Any, models: Sequence[ModelInfo]) -> None:
+    """The worker process's loop: ``(op, id, arg)`` messages until ``None``."""
+    preload_quietly(models)
+    outbox.put(("", "ready", None))
+    live: dict[str, _Live] = {}
+    while True:
+        message = inbox.get()
+        if message is None:
+            return
+        op, stream_id, arg = message
+        try:
+            if op == "open":
+                live[stream_id] = _Live(arg)
+            elif op == "audio":
+                if stream_id in live:  # a failed recognition ignores the rest of its audio
+                    live[stream_id].accept(arg)
+            elif op == "finish":
+                run = live.pop(stream_id, None)
+                if run is not None:
+                    outbox.put((stream_id, "done", run.run.finish(audio_seconds=arg)))
+            elif op == "drop":
+                live.pop(stream_id, None)
+        except Exception as exc:  # noqa: BLE001 - reported to the stream's owner
+            live.pop(stream_id, None)
+            outbox.put((stream_id, "error", f"{type(exc).__name__}: {exc}"))
+
+
+class StreamWorker:
+    """The app's handle on one live-recognition process (see the module docstring)."""
+
+    def __init__(self, models: Sequence[ModelInfo]) -> None:
+        self.models = tuple(models)
+        self.ready = False
+        self._ctx = multiprocessing.get_context("spawn")
+        self._inbox: Any = None
+        self._outbox: Any = None
+        self._process: Any = None
+        self._reader: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._failed: dict[str, str] = {}
+        self._stopping = False
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self) -> None:
+        """Start the process (the models load there, in the background)."""
+        self._loop = asyncio.get_running_loop()
+        self._stopping, self.ready = False, False
+        self._inbox, self._outbox = self._ctx.Queue(), self._ctx.Queue()
+        self._process = self._ctx.Process(target=serve, name="hotline-stt-stream",
+                                          args=(self._inbox, self._outbox, self.models),
+                                          daemon=True)
+        self._process.start()
+        self._reader = threading.Thread(target=self._read, name="stt-stream-results",
+                                        daemon=True)
+        self._reader.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        if self._process is None:
+            return
+        if self._process.is_alive():
+            self._inbox.put(None)
+            self._process.join(5)
+            if self._process.is_alive():
+                self._process.terminate()
+                self._process.join(5)
+        if self._reader is not None:
+            self._reader.join(5)
+        self._fail_all("the live-recognition process stopped")
+        for q in (self._inbox, self._outbox):
+            q.close()
+            q.cancel_join_thread()
+        self._process = None
+
+    # one recognition ----------------------------------------------------------------
+    def open(self, stream_id: str, model: ModelInfo) -> None:
+        if not self.alive:
+            raise StreamFailed(f"stream {stream_id}: the live-recognition process is not "
+                               "running")
+        self._failed.pop(stream_id, None)
+        self._inbox.put(("open", stream_id, model))
+
+    def feed(self, stream_id: str, pcm: bytes) -> None:
+        self._inbox.put(("audio", stream_id, pcm))
+
+    def drop(self, stream_id: str) -> None:
+        self._failed.pop(stream_id, None)
+        if self.alive:
+            self._inbox.put(("drop", stream_id, None))
+
+    async def finish(self, stream_id: str, *, audio_seconds: float) -> dict[str, Any]:
+        """The transcript fields of everything fed (the recognition ends)."""
+        if stream_id in self._failed:
+            raise StreamFailed(f"stream {stream_id}: {self._failed.pop(stream_id)}")
+        if not self.alive:
+            raise StreamFailed(f"stream {stream_id}: the live-recognition process died")
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[stream_id] = future
+        self._inbox.put(("finish", stream_id, audio_seconds))
+        try:
+            return await future
+        finally:
+            self._waiting.pop(stream_id, None)
+
+    # results, read in a thread ------------------------------------------------------
+    def _read(self) -> None:
+        while True:
+            try:
+                stream_id, kind, value = self._outbox.get(timeout=0.5)
+            except stdlib_queue.Empty:
+                if self._stopping or not self.alive:
+                    self._call(self._fail_all, "the live-recognition process died")
+                    return
+                continue
+            except (EOFError, OSError):
+                return
+            self._call(self._deliver, stream_id, kind, value)
+
+    def _call(self, fn: Any, *args: Any) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            try:
+                self._loop.call_soon_threadsafe(fn, *args)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
+
+    def _deliver(self, stream_id: str, kind: str, value: Any) -> None:
+        if kind == "ready":
+            self.ready = True
+            return
+        future = self._waiting.get(stream_id)
+        if kind == "done":
+            if future is not None and not future.done():
+                future.set_result(value)
+        elif future is not None and not future.done():
+            future.set_exception(StreamFailed(f"stream {stream_id}: {value}"))
+        else:
+            self._failed[stream_id] = str(value)
+
+    def _fail_all(self, reason: str) -> None:
+        for stream_id, future in list(self._waiting.items()):
+            if not future.done():
+                future.set_exception(StreamFailed(f"stream {stream_id}: {reason}"))
