@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,7 @@ from hotline.stt.service import TranscriptionService
 from hotline.stt.speech import ModelVocabulary, PoolSpeechRecognizer
 from hotline.telephony.agi import AgiServer
 from hotline.telephony.ami import AmiController
+from hotline.tickets.deployment import rules_from_settings
 from hotline.tickets.ivr_lookup import StoreTicketLookup
 from hotline.tickets.models import Unit
 from hotline.tickets.scheduler import LightScheduler
@@ -114,19 +115,21 @@ class Hotline:
         tz = ZoneInfo(settings.ivr.timezone)
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(tz))
         self.ticket_signal = ChangeSignal()
+        # One calendar (the configured holidays) for deadlines, the IVR and outbound calls.
+        self.rules = rules_from_settings(settings)
         self.lights = LightScheduler(engine=self.engine, clock=self.clock,
                                      on_change=self.ticket_signal.notify)
         # Transcripts of callers and messages become work-order drafts (a message left with
         # nobody answering, a ticket); no model for the language: jobs wait, calls still flow.
         self.drafts = TranscriptDrafts(settings=settings, clock=self.clock,
-                                       on_change=self.ticket_signal.notify)
+                                       on_change=self.ticket_signal.notify, rules=self.rules)
         self.stt = TranscriptionService(settings, self.engine, on_transcript=self.drafts)
         self.runner = FlowRunner(
             flows=self.flows,
             lookup=StoreTicketLookup(self.engine, tz=tz),
             step_log=StoreStepLog(self.store),
             clock=self.clock,
-            holidays={date.fromisoformat(d) for d in settings.ivr.holidays},
+            holidays=set(self.rules.calendar.holidays),
             queue_name=settings.queue.name,
             queue_max_wait=settings.queue.max_wait,
             emergency_lines=dict(settings.sip.emergency),
@@ -151,7 +154,7 @@ class Hotline:
         # Surveys (回访) and reminders (督办) placed by AMI Originate into ivr_flows/.
         self.outbound = Outbound.build(settings, engine=self.engine, clock=self.clock,
                                        ami=self.ami, store=self.store, prompts=self.prompts,
-                                       runner=self.runner)
+                                       runner=self.runner, rules=self.rules)
         self.agi.add_route("outbound", self.outbound.flows.handle)
         self.admin_password: str | None = None  # set once, on the very first start
 
@@ -223,7 +226,7 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None)
     app = FastAPI(title="hotline", lifespan=lifespan)
     app.state.hotline = hotline
     include_api(app, engine=hotline.engine, settings=settings, clock=hotline.clock,
-                signal=hotline.ticket_signal)
+                signal=hotline.ticket_signal, rules=hotline.rules)
     staff = Depends(require_roles(Role.operator, Role.supervisor, Role.callback_agent,
                                   Role.admin))
 

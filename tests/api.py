@@ -97,7 +97,7 @@ class ApiWorld:
             client.close()
 
 
-def make_world(engine: Engine, home: Path) -> ApiWorld:
+def make_world(engine: Engine, home: Path, settings: Settings | None = None) -> ApiWorld:
     clock = Clock()
     tokens: dict[str, str] = {}
     with session_scope(engine) as session:
@@ -108,7 +108,7 @@ def make_world(engine: Engine, home: Path) -> ApiWorld:
             ))
             _, tokens[username] = issue_token(session=session, user=user, name="tests")
     app = FastAPI()
-    include_api(app, engine=engine, settings=Settings(home=home), clock=clock)
+    include_api(app, engine=engine, settings=settings or Settings(home=home), clock=clock)
     return ApiWorld(engine=engine, app=app, clock=clock, tokens=tokens)
 
 

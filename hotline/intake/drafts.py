@@ -40,7 +40,7 @@ from hotline.stt.models import Transcript
 from hotline.tickets.calendar import Urgency
 from hotline.tickets.changes import record_draft_change, record_emergency_alert
 from hotline.tickets.models import Channel, Matter, Ticket, TicketCreate
-from hotline.tickets.service import create_ticket
+from hotline.tickets.service import DEFAULT_RULES, Rules, create_ticket
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,7 @@ def open_drafts(*, session: Session, limit: int = 50) -> list[TicketDraft]:
 
 def draft_from_transcript(
     *, session: Session, transcript: Transcript, understander: Understander, now: datetime,
+    rules: Rules = DEFAULT_RULES,
 ) -> Drafted | None:
     """The draft of the transcript's call, made or improved; None when nothing changed (an
     upload, a full recording, a caller side whose call left a message)."""
@@ -160,7 +161,7 @@ def draft_from_transcript(
                      "text": draft.text[:500]})
     if rec.kind == "message" and (call is None or call.answered_by is None):
         ticket = _accept(session, draft, ticket_from_draft(session, draft, understanding, call),
-                         actor=SYSTEM, now=now)
+                         actor=SYSTEM, now=now, rules=rules)
         return Drafted(draft=draft, ticket=ticket)
     record_draft_change(session=session, draft_id=draft.id,
                         action="updated" if existing else "created", status=draft.status,
@@ -190,7 +191,7 @@ def ticket_from_draft(session: Session, draft: TicketDraft, understanding: Under
 
 
 def accept_draft(*, session: Session, draft_id: int, ticket: TicketCreate, actor: str,
-                 now: datetime) -> Ticket:
+                 now: datetime, rules: Rules = DEFAULT_RULES) -> Ticket:
     """The operator confirmed the fields: the ticket is created and linked to the draft."""
     draft = get_draft(session=session, draft_id=draft_id)
     if draft.status != DraftStatus.open:
@@ -199,7 +200,7 @@ def accept_draft(*, session: Session, draft_id: int, ticket: TicketCreate, actor
         "call_uniqueid": ticket.call_uniqueid or draft.call_uniqueid,
         "transcript": ticket.transcript if ticket.transcript is not None else draft.text,
     })
-    return _accept(session, draft, confirmed, actor=actor, now=now)
+    return _accept(session, draft, confirmed, actor=actor, now=now, rules=rules)
 
 
 def discard_draft(*, session: Session, draft_id: int, actor: str, now: datetime) -> TicketDraft:
@@ -217,8 +218,8 @@ def discard_draft(*, session: Session, draft_id: int, actor: str, now: datetime)
 
 
 def _accept(session: Session, draft: TicketDraft, body: TicketCreate, *, actor: str,
-            now: datetime) -> Ticket:
-    ticket = create_ticket(session=session, draft=body, now=now, actor=actor)
+            now: datetime, rules: Rules) -> Ticket:
+    ticket = create_ticket(session=session, draft=body, now=now, actor=actor, rules=rules)
     draft.status, draft.ticket_id = DraftStatus.accepted, ticket.id
     draft.decided_at, draft.decided_by, draft.updated_at = now, actor, now
     session.add(draft)
@@ -248,8 +249,9 @@ class TranscriptDrafts:
     then ``on_change`` (wake the consoles' streams) once that transaction commits."""
 
     def __init__(self, *, settings: Settings, clock: Callable[[], datetime],
-                 on_change: Callable[[], None] | None = None) -> None:
-        self.settings = settings
+                 on_change: Callable[[], None] | None = None,
+                 rules: Rules = DEFAULT_RULES) -> None:
+        self.settings, self.rules = settings, rules
         self.clock = clock
         self.on_change = on_change
         self.made = 0
@@ -268,7 +270,8 @@ class TranscriptDrafts:
 
     def __call__(self, session: Session, transcript: Transcript) -> None:
         drafted = draft_from_transcript(session=session, transcript=transcript,
-                                        understander=self.prepare(session), now=self.clock())
+                                        understander=self.prepare(session), now=self.clock(),
+                                        rules=self.rules)
         if drafted is None:
             return
         self.made += 1

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from hotline.intake import drafts
-from hotline.tickets.http import announce_change
+from hotline.tickets.http import TicketRules, announce_change
 from hotline.tickets.schemas import TicketCreateRequest
 from hotline.users.models import Role
 from hotline.web.deps import CurrentUser, Now, SessionDep, require_roles
@@ -71,9 +71,9 @@ def read(draft_id: int, session: SessionDep) -> DraftView:
 @router.post("/{draft_id}/accept", status_code=201,
              summary="Accept the draft with the confirmed fields: the ticket is created")
 def accept(draft_id: int, body: TicketCreateRequest, request: Request, session: SessionDep,
-           user: CurrentUser, now: Now) -> Accepted:
+           user: CurrentUser, now: Now, rules: TicketRules) -> Accepted:
     ticket = drafts.accept_draft(session=session, draft_id=draft_id, ticket=body,
-                                 actor=user.username, now=now)
+                                 actor=user.username, now=now, rules=rules)
     session.commit()
     announce_change(request)
     assert ticket.id is not None

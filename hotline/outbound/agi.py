@@ -62,10 +62,11 @@ class OutboundFlowHandler(IvrCallHandler):
     async def handle(self, request: AgiRequest) -> None:
         uid = request.headers.get("agi_uniqueid", "")
         values = self.dialer.values_for(uid)
-        if values is None:
+        if values is None:  # e.g. Asterisk's ``failed`` pseudo-call after an Originate failed
             log.warning("outbound flow on %s: no outbound call is waiting for it", uid)
+            return
         end = FlowEnd()
-        _values.set(values or {})
+        _values.set(values)
         _end.set(end)
         try:
             await super().handle(request)

@@ -70,6 +70,14 @@ def reached(messages: Iterable[Any]) -> Outcome:
     return Outcome.FAILED
 
 
+def originate_reason(messages: Iterable[Any]) -> str:
+    """``OriginateResponse``'s ``Reason`` as sent ("" when there was none), kept on the attempt."""
+    for message in messages:
+        if message.get("Event") == "OriginateResponse":
+            return str(message.get("Reason", ""))
+    return ""
+
+
 def key_from_path(path: Iterable[str]) -> str:
     """The key the person gave, read off the nodes the flow passed ("" when none)."""
     keys = [RESULT_NODES[node] for node in path if node in RESULT_NODES]
@@ -121,9 +129,11 @@ class AmiDialer:
         }
         try:
             answer = await self.ami.send(action, timeout=s.ring_seconds + 15, as_list=True)
-            outcome = reached(answer if isinstance(answer, list) else [answer])
+            messages = answer if isinstance(answer, list) else [answer]
+            outcome = reached(messages)
             if outcome is not Outcome.ANSWERED:
-                return CallReport(outcome, uniqueid=uid, detail={"flow": flow})
+                return CallReport(outcome, uniqueid=uid,
+                                  detail={"flow": flow, "reason": originate_reason(messages)})
             try:
                 end = await asyncio.wait_for(asyncio.shield(ended), s.max_call_seconds)
             except TimeoutError:

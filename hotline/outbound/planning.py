@@ -9,6 +9,10 @@
   the ticket and its deadline. A red one not acknowledged within a working day is escalated
   (``service.escalate_due``); a red ticket whose unit has no duty phone is escalated at once.
   A red reminder replaces a yellow one of the same ticket not yet placed.
+* Any other transition of a ticket cancels its calls no longer needed, if not yet placed: its
+  surveys once it left 审核/回访 (closed by an agent, merged, redone, …), its reminders once the
+  unit no longer holds it (replied, closed, merged, …). A call ringing now goes on; its rating
+  is then refused by the ticket and kept on the attempt only.
 
 Each batch of changes is planned in one transaction with the cursor, so a crash plans the batch
 again and the calls' ``dedupe_key`` keeps each call single. The first start begins at the
@@ -39,6 +43,8 @@ CURSOR = "outbound"
 ACTOR = "outbound"
 SURVEY_TRIGGERS = {("review", lc.Status.REVIEWED), ("answer_now", lc.Status.REVISIT)}
 REMINDED_LIGHTS = {"yellow", "red"}
+SURVEYED_STATUSES = frozenset({lc.Status.REVIEWED, lc.Status.REVISIT})
+REMINDED_STATUSES = frozenset({lc.Status.DISPATCHED, lc.Status.SIGNED, lc.Status.IN_PROGRESS})
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class Planned:
     surveys: int = 0
     reminders: int = 0
     escalations: int = 0
+    cancelled: int = 0
     changes: int = 0
 
 
@@ -84,6 +91,28 @@ def _plan(session: Session, change: TicketChange, *, now: datetime, planning: Pl
                                         now=now, planning=planning)
     elif change.kind == ChangeKind.LIGHT and change.action in REMINDED_LIGHTS:
         _plan_reminder(session, change, now=now, planning=planning, planned=planned)
+    if change.kind == ChangeKind.EVENT:
+        planned.cancelled += cancel_unneeded(session=session, ticket_id=change.ticket_id or 0,
+                                             status=change.status, now=now)
+
+
+def cancel_unneeded(*, session: Session, ticket_id: int, status: str, now: datetime) -> int:
+    """Cancel the ticket's pending calls that its new ``status`` makes pointless (see the
+    module docstring); returns how many were cancelled."""
+    purposes = [purpose for purpose, keep in ((Purpose.SURVEY, SURVEYED_STATUSES),
+                                              (Purpose.REMINDER, REMINDED_STATUSES))
+                if status not in keep]
+    if not purposes:
+        return 0
+    result = session.exec(
+        update(OutboundCall)
+        .where(col(OutboundCall.ticket_id) == ticket_id,
+               col(OutboundCall.purpose).in_(purposes),
+               col(OutboundCall.status) == CallStatus.PENDING)
+        .values(status=CallStatus.CANCELLED, next_attempt_at=None, escalate_at=None,
+                updated_at=now)
+    )
+    return int(result.rowcount or 0)
 
 
 def plan_surveys(*, session: Session, ticket_id: int, now: datetime, planning: Planning) -> int:

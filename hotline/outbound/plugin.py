@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from hotline.outbound.scheduler import OutboundScheduler
 from hotline.outbound.service import Policy
 from hotline.outbound.settings import OutboundSettings
 from hotline.prompts.store import PromptStore
-from hotline.tickets.calendar import WorkCalendar
+from hotline.tickets.deployment import rules_from_settings
 from hotline.tickets.service import Rules
 
 
@@ -34,8 +34,9 @@ def _clock_time(text: str) -> time:
     return time(0) if text in ("24:00", "00:00") else time.fromisoformat(text)
 
 
-def policy_from(settings: OutboundSettings, *, holidays: list[str], tz: ZoneInfo) -> Policy:
-    calendar = WorkCalendar(holidays=frozenset(date.fromisoformat(d) for d in holidays))
+def policy_from(settings: OutboundSettings, *, rules: Rules, tz: ZoneInfo) -> Policy:
+    """The policy of the settings, on the deployment's one calendar (``rules.calendar``)."""
+    calendar = rules.calendar
     return Policy(
         hours=CallingHours(start=_clock_time(settings.calling_start),
                            end=_clock_time(settings.calling_end), calendar=calendar,
@@ -44,7 +45,7 @@ def policy_from(settings: OutboundSettings, *, holidays: list[str], tz: ZoneInfo
         retry=RetryPolicy(max_attempts=settings.max_attempts,
                           interval=timedelta(hours=settings.retry_hours)),
         limits=TrunkLimits(default=settings.max_concurrent, limits=settings.trunk_limits),
-        rules=Rules(calendar=calendar),
+        rules=rules,
     )
 
 
@@ -57,7 +58,9 @@ class Outbound:
 
     @classmethod
     def build(cls, settings: Settings, *, engine: Engine, clock: Callable[[], datetime],
-              ami: AmiSender, store: CallStore, prompts: PromptStore, runner: Any) -> Outbound:
+              ami: AmiSender, store: CallStore, prompts: PromptStore, runner: Any,
+              rules: Rules | None = None) -> Outbound:
+        """``rules``: the app's ticket rules (default: built from the settings alike)."""
         tz = ZoneInfo(settings.ivr.timezone)
         s = settings.outbound
         dialer = AmiDialer(ami=ami, settings=s, tz=tz)
@@ -65,7 +68,7 @@ class Outbound:
                                     prompts=prompts, runner=runner)
         scheduler = OutboundScheduler(
             engine=engine, clock=clock, dialer=dialer, trunk=s.trunk,
-            policy=policy_from(s, holidays=settings.ivr.holidays, tz=tz),
+            policy=policy_from(s, rules=rules or rules_from_settings(settings), tz=tz),
             interval=s.interval_seconds,
         )
         return cls(dialer=dialer, flows=flows, scheduler=scheduler, enabled=s.enabled)

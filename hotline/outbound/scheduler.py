@@ -71,6 +71,7 @@ class OutboundScheduler:
             planned.surveys += batch.surveys
             planned.reminders += batch.reminders
             planned.escalations += batch.escalations
+            planned.cancelled += batch.cancelled
             planned.changes += batch.changes
             if batch.changes == 0:
                 break

@@ -63,6 +63,16 @@ class NotYourTicket(Forbidden):
         super().__init__(f"ticket {number} is not assigned to {unit}", ticket=number, unit=unit)
 
 
+def ticket_rules(request: Request) -> service.Rules:
+    """The deployment's rules (``app.state.ticket_rules``, set by ``include_api`` from the
+    settings: the calendar with the configured holidays); the defaults when none is set."""
+    rules = getattr(request.app.state, "ticket_rules", None)
+    return rules if isinstance(rules, service.Rules) else service.DEFAULT_RULES
+
+
+TicketRules = Annotated[service.Rules, Depends(ticket_rules)]
+
+
 def announce_change(request: Request) -> None:
     """Wake the event streams after a commit (``app.state.ticket_changed``, if installed)."""
     hook = getattr(request.app.state, "ticket_changed", None)
@@ -111,8 +121,9 @@ def summary(ticket: Ticket, *, now: datetime, units: dict[int | None, str],
 
 @router.post("", status_code=201, dependencies=[TAKERS], summary="Accept a ticket (受理)")
 def create(body: TicketCreateRequest, request: Request, session: SessionDep, user: CurrentUser,
-           now: Now) -> TicketDetail:
-    ticket = service.create_ticket(session=session, draft=body, now=now, actor=user.username)
+           now: Now, rules: TicketRules) -> TicketDetail:
+    ticket = service.create_ticket(session=session, draft=body, now=now, actor=user.username,
+                                   rules=rules)
     session.commit()
     announce_change(request)
     return detail(session, ticket, user=user, now=now)

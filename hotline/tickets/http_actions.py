@@ -35,6 +35,7 @@ from hotline.tickets.http import (
     ROLES_BY_ACTION,
     announce_change,
     detail,
+    ticket_rules,
     visible_ticket,
 )
 from hotline.tickets.models import Ticket
@@ -72,13 +73,14 @@ def _run(
     _allowed(user, action.name)
     ticket = visible_ticket(session, number, user)
     assert ticket.id is not None
+    rules = ticket_rules(request)
     if isinstance(action, lc.Dispatch):
         service.dispatch(session=session, ticket_id=ticket.id, main_unit=action.main_unit,
                          assist_units=action.assist_units, actor=user.username, now=now,
-                         expected_seq=body.expected_version)
+                         expected_seq=body.expected_version, rules=rules)
     else:
         service.act(session=session, ticket_id=ticket.id, action=action, actor=user.username,
-                    now=now, expected_seq=body.expected_version)
+                    now=now, expected_seq=body.expected_version, rules=rules)
     session.commit()
     announce_change(request)
     return detail(session, service.get_ticket(session=session, ticket_id=ticket.id),
@@ -212,7 +214,7 @@ def merge(number: str, body: MergeBody, request: Request, session: SessionDep,
         raise ConcurrentUpdate(child.number, expected=body.expected_version,
                                        actual=child.version)
     service.merge_tickets(session=session, child_id=child.id, parent_id=parent.id,
-                          actor=user.username, now=now)
+                          actor=user.username, now=now, rules=ticket_rules(request))
     session.commit()
     announce_change(request)
     return detail(session, service.get_ticket(session=session, ticket_id=child.id),

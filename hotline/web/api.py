@@ -18,8 +18,10 @@ from sqlalchemy import Engine
 from hotline.config import Settings
 from hotline.intake.drafts_http import router as drafts_router
 from hotline.knowledge.http import router as knowledge_router
+from hotline.tickets.deployment import rules_from_settings
 from hotline.tickets.http import router as tickets_router
 from hotline.tickets.http_actions import router as ticket_actions_router
+from hotline.tickets.service import Rules
 from hotline.tickets.stream import ChangeSignal
 from hotline.tickets.stream import router as changes_router
 from hotline.tickets.units_http import router as units_router
@@ -30,10 +32,13 @@ from hotline.web.routes.auth import include_auth
 def include_api(
     app: FastAPI, *, engine: Engine, settings: Settings,
     clock: Callable[[], datetime] | None = None, signal: ChangeSignal | None = None,
+    rules: Rules | None = None,
 ) -> ChangeSignal:
     """Install everything; returns the signal that wakes the ticket streams (share it with
-    the light scheduler so that its changes reach the consoles at once)."""
+    the light scheduler so that its changes reach the consoles at once). ``rules``: the
+    deployment's ticket rules (default: ``rules_from_settings``), read by ``TicketRules``."""
     signal = signal or ChangeSignal()
+    app.state.ticket_rules = rules or rules_from_settings(settings)
     app.state.ticket_signal = signal
     app.state.ticket_changed = signal.notify
     install_error_handlers(app)

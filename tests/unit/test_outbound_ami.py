@@ -54,6 +54,7 @@ def test_given_a_call_not_answered_then_the_reason_becomes_the_outcome(reason, o
     ami = FakeAsterisk(reason)
     report = asyncio.run(dialer(ami).place(CALL))
     assert (report.reached, report.uniqueid) == (outcome, "hotline-ob-42")
+    assert report.detail["reason"] == reason  # kept on the attempt
     [sent] = ami.sent
     assert sent["Channel"] == "PJSIP/citizen1"
     assert (sent["Context"], sent["Exten"], sent["Async"]) == ("hotline-outbound-flow", "survey",

@@ -433,6 +433,68 @@ def test_given_a_red_ticket_whose_unit_has_no_duty_phone_then_escalated_at_once(
 # --- restarts ------------------------------------------------------------------------------
 
 
+
+def test_given_a_deferred_survey_when_an_agent_closes_the_ticket_then_it_is_never_dialled(
+    engine, clock
+):
+    clock.now = T0.replace(hour=22)
+    dialer = ScriptedDialer()
+    scheduler = world(engine, clock, dialer)
+    ticket_id = replied_ticket(engine, clock)
+    approve(engine, ticket_id, clock)
+    run(scheduler)  # planned for 08:00
+    act(engine, ticket_id, lc.Close(reason="来电人已当面表示满意"), clock)
+
+    clock.now = datetime(2026, 3, 3, 8, 0, tzinfo=CST)
+    result = run(scheduler)
+
+    assert result.planned.cancelled == 1
+    assert dialer.placed == [] and attempts(engine) == []
+    [call] = calls(engine)
+    assert (call.status, call.next_attempt_at) == (CallStatus.CANCELLED, None)
+
+
+def test_given_a_survey_waiting_for_a_retry_when_the_agent_records_the_revisit_then_cancelled(
+    engine, clock
+):
+    dialer = ScriptedDialer([CallReport(Outcome.NO_ANSWER)])
+    scheduler = world(engine, clock, dialer)
+    ticket_id = replied_ticket(engine, clock)
+    approve(engine, ticket_id, clock)
+    run(scheduler)
+    assert calls(engine)[0].status == CallStatus.PENDING  # retry at 11:00
+    act(engine, ticket_id, lc.Revisit(result=lc.Satisfaction.SATISFIED), clock)  # by hand
+
+    clock.advance(hours=2)
+    run(scheduler)
+
+    assert len(dialer.placed) == 1
+    assert calls(engine)[0].status == CallStatus.CANCELLED
+    assert ticket(engine, ticket_id).status == lc.Status.CLOSED
+
+
+def test_given_a_deferred_reminder_when_the_unit_replies_first_then_it_is_never_dialled(
+    engine, clock
+):
+    dialer = ScriptedDialer()
+    scheduler = world(engine, clock, dialer)
+    ticket_id = dispatched(engine, clock)
+    clock.advance(hours=20)  # Tuesday 05:00: yellow, the reminder waits for 08:00
+    scan(engine, clock)
+    run(scheduler)
+    assert [c.status for c in calls(engine)] == [CallStatus.PENDING]
+    act(engine, ticket_id, lc.StartHandling(unit=MAIN), clock)
+    run(scheduler)
+    assert [c.status for c in calls(engine)] == [CallStatus.PENDING]  # still the unit's
+    act(engine, ticket_id, lc.Reply(unit=MAIN, text="已答复"), clock)
+
+    clock.advance(hours=3)
+    run(scheduler)
+
+    assert dialer.placed == []
+    assert [c.status for c in calls(engine)] == [CallStatus.CANCELLED]
+
+
 def test_given_a_stop_in_mid_call_when_restarted_then_the_attempt_fails_and_is_retried(
     engine, clock
 ):
