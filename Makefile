@@ -54,6 +54,7 @@ bench-tickets: system-deps venv
 # Our transcription pool against Vosk called directly (audio s per CPU s, RSS per worker).
 bench-stt: system-deps venv
 	$(BIN)/python -m hotline.bench.stt
+	$(BIN)/python -m hotline.bench.stt_latency
 
 lint: venv
 	$(BIN)/ruff check hotline tests
