@@ -65,7 +65,7 @@ from hotline.web.deps import (
     mask_phone,
     require_roles,
 )
-from hotline.web.pages import SeatConsole, UnitConsole, include_pages
+from hotline.web.pages import RecordingsConsole, SeatConsole, UnitConsole, include_pages
 from hotline.web.pages.common import render
 
 log = logging.getLogger(__name__)
@@ -238,6 +238,8 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None)
                           emergency_lines=sorted(settings.sip.emergency)),
         units=UnitConsole(attachments=AttachmentStore(
             settings.attachments_dir, max_bytes=settings.web.attachment_max_bytes)),
+        recordings=RecordingsConsole(root=settings.recordings_dir,
+                                     tz=ZoneInfo(settings.ivr.timezone)),
     )
     if (web_dir / "static").is_dir():
         app.mount("/static", StaticFiles(directory=str(web_dir / "static")), name="static")

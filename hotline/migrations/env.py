@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import hotline.attachments.models  # noqa: F401
+import hotline.audit.models  # noqa: F401
 import hotline.calls.models  # noqa: F401  (register tables)
 import hotline.knowledge.models  # noqa: F401
 import hotline.outbound.models  # noqa: F401

@@ -6,9 +6,14 @@
     seat_ticket.py   /seat/tickets...  the operator's ticket form, knowledge base beside it
     unit.py          /unit...          the unit handler (承办单位): inbox, sign, return,
                                        extension, reply with attachments
+    supervisor_review.py  /supervisor  the supervisor (督办): live wall, replies to review,
+                                       extension requests, the overdue (red) list
+    supervisor.py    /supervisor/recordings, /supervisor/audit: recordings with the
+                                       transcript, plays and downloads in the audit log
 
 ``include_pages`` installs them on the app ``include_api`` built (it needs its WebContext);
-the seat pages need the ``SeatConsole`` (pop board, queue members) from ``hotline.app``.
+the seat pages need the ``SeatConsole`` (pop board, queue members) from ``hotline.app``, the
+recordings the ``RecordingsConsole`` (the recordings folder, the center's time zone).
 """
 
 from __future__ import annotations
@@ -17,16 +22,18 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from hotline.web.pages import login, seat, seat_ticket, unit
+from hotline.web.pages import login, seat, seat_ticket, supervisor, supervisor_review, unit
 from hotline.web.pages.common import install_pages
 from hotline.web.pages.seat_context import SeatConsole
+from hotline.web.pages.supervisor import RecordingsConsole
 from hotline.web.pages.unit import UnitConsole
 
-__all__ = ["SeatConsole", "UnitConsole", "include_pages"]
+__all__ = ["RecordingsConsole", "SeatConsole", "UnitConsole", "include_pages"]
 
 
 def include_pages(app: FastAPI, *, web_dir: Path, seats: SeatConsole | None = None,
-                  units: UnitConsole | None = None) -> None:
+                  units: UnitConsole | None = None,
+                  recordings: RecordingsConsole | None = None) -> None:
     install_pages(app, web_dir=web_dir)
     app.include_router(login.router)
     if seats is not None:
@@ -36,3 +43,7 @@ def include_pages(app: FastAPI, *, web_dir: Path, seats: SeatConsole | None = No
     if units is not None:
         app.state.unit_console = units
         app.include_router(unit.router)
+    app.include_router(supervisor_review.router)
+    if recordings is not None:
+        app.state.recordings_console = recordings
+        app.include_router(supervisor.router)

@@ -35,7 +35,8 @@ ROLE_LABELS = {
     Role.callback_agent: "回访员", Role.admin: "管理员",
 }
 # Where each role starts after logging in.
-HOME_BY_ROLE = {Role.operator: "/seat", Role.unit_handler: "/unit"}
+HOME_BY_ROLE = {Role.operator: "/seat", Role.unit_handler: "/unit",
+                Role.supervisor: "/supervisor"}
 DEFAULT_HOME = "/"
 
 

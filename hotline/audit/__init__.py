@@ -1,0 +1,1 @@
+"""The audit log: who played or downloaded which recording, and when (supervisors read it)."""

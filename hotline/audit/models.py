@@ -1,0 +1,32 @@
+"""The audit log table (SQLModel). Times are aware, in UTC.
+
+One row per access: ``action`` is ``play`` (the audio fetched from its first byte, the way a
+player starts) or ``download``. The recording is named by id and path, without a foreign key:
+the entry must outlive the recording when retention deletes it.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+
+class AuditAction(enum.StrEnum):
+    PLAY = "play"  # 播放
+    DOWNLOAD = "download"  # 下载
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    actor: str = Field(index=True, max_length=64)
+    role: str = Field(max_length=32)
+    action: str = Field(max_length=16)
+    recording_id: int | None = Field(default=None, index=True)
+    call_uniqueid: str = Field(default="", max_length=64)
+    path: str = Field(default="", max_length=512)
+    client: str = Field(default="", max_length=64)  # the address the request came from

@@ -1,0 +1,37 @@
+"""Writing and reading the audit log, keyword-only with the session passed in.
+
+    record(session=session, at=now, actor="sup", role="supervisor",
+           action=AuditAction.PLAY, recording=rec, client="10.0.0.5")
+    entries = latest(session=session, limit=100)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from hotline.audit.models import AuditAction, AuditEntry
+from hotline.calls.models import Recording
+
+
+def record(*, session: Session, at: datetime, actor: str, role: str, action: AuditAction,
+           recording: Recording, client: str = "") -> AuditEntry:
+    entry = AuditEntry(at=at, actor=actor[:64], role=role, action=action.value,
+                       recording_id=recording.id, call_uniqueid=recording.call_uniqueid,
+                       path=recording.path, client=client[:64])
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def latest(*, session: Session, limit: int = 100, actor: str | None = None,
+           recording_id: int | None = None) -> list[AuditEntry]:
+    """Newest first."""
+    statement = select(AuditEntry)
+    if actor:
+        statement = statement.where(col(AuditEntry.actor) == actor)
+    if recording_id is not None:
+        statement = statement.where(col(AuditEntry.recording_id) == recording_id)
+    statement = statement.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+    return list(session.exec(statement.limit(max(1, min(limit, 500)))).all())
