@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -35,3 +35,16 @@ def latest(*, session: Session, limit: int = 100, actor: str | None = None,
         statement = statement.where(col(AuditEntry.recording_id) == recording_id)
     statement = statement.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
     return list(session.exec(statement.limit(max(1, min(limit, 500)))).all())
+
+
+def played_since(*, session: Session, actor: str, recording_id: int, since: datetime) -> bool:
+    """Whether ``actor`` has a play of the recording logged at or after ``since``."""
+    return session.exec(
+        select(AuditEntry.id).where(
+            col(AuditEntry.actor) == actor[:64], col(AuditEntry.recording_id) == recording_id,
+            col(AuditEntry.action) == AuditAction.PLAY.value, col(AuditEntry.at) >= since)
+        .limit(1)
+    ).first() is not None
+
+
+LISTENING = timedelta(minutes=30)  # a seek within this of a logged play belongs to it

@@ -93,6 +93,23 @@ def test_given_a_recording_when_fetched_by_ranges_then_206_with_the_bytes_and_on
     assert logged[0].path.endswith("1795000000.1-full.wav")
 
 
+def test_given_no_play_logged_when_the_audio_is_asked_from_a_later_byte_then_logged_once(
+    world: ApiWorld,
+) -> None:
+    rec_id, data, _ = recorded(world)
+    sup = world.client("supervisor")
+    url = f"/supervisor/recordings/{rec_id}/audio"
+
+    nearly_all = sup.get(url, headers={"Range": "bytes=1-"})  # skips the first byte only
+    assert nearly_all.status_code == 206 and nearly_all.content == data[1:]
+    assert sup.get(url, headers={"Range": "bytes=100-199"}).status_code == 206  # a seek
+    world.clock.advance(minutes=31)
+    assert sup.get(url, headers={"Range": "bytes=200-299"}).status_code == 206
+
+    assert [(e.action, e.actor) for e in entries(world)] == [
+        ("play", "supervisor"), ("play", "supervisor")]  # the first request, then after 30 min
+
+
 def test_given_roles_when_they_ask_for_the_audio_then_listeners_play_and_only_some_download(
     world: ApiWorld,
 ) -> None:

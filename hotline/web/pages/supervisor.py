@@ -145,7 +145,11 @@ def audio(recording_id: int, request: Request, session: SessionDep, user: Listen
     if found is None:
         raise NoSuchRecording(recording_id)
     path = _file(request, found)
-    if starts_a_play(request.headers.get("range")):
+    # A play starts from the first byte; any other request by someone with no play of this
+    # recording logged lately (``Range: bytes=1-`` takes nearly the whole file) counts too.
+    if starts_a_play(request.headers.get("range")) or not audit.played_since(
+            session=session, actor=user.username, recording_id=recording_id,
+            since=now - audit.LISTENING):
         _log(session, request, user, found, AuditAction.PLAY, now)
     # Starlette answers Range requests itself: 206 with Content-Range, 416 out of bounds.
     return FileResponse(path, media_type="audio/wav", headers=PRIVATE,
