@@ -6,6 +6,9 @@
     seat_ticket.py   /seat/tickets...  the operator's ticket form, knowledge base beside it
     unit.py          /unit...          the unit handler (承办单位): inbox, sign, return,
                                        extension, reply with attachments
+    callback.py      /callback...      the callback agent (回访员): revisit queue, ratings
+    public.py        /public...        citizens, no login: request form, QR code, status
+                                       lookup, satisfaction survey (rate-limited)
     supervisor_review.py  /supervisor  the supervisor (督办): live wall, replies to review,
                                        extension requests, the overdue (red) list
     supervisor.py    /supervisor/recordings, /supervisor/audit: recordings with the
@@ -22,20 +25,32 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from hotline.web.pages import login, seat, seat_ticket, supervisor, supervisor_review, unit
+from hotline.web.pages import (
+    callback,
+    login,
+    seat,
+    seat_ticket,
+    supervisor,
+    supervisor_review,
+    unit,
+)
+from hotline.web.pages import public as public_pages
 from hotline.web.pages.common import install_pages
+from hotline.web.pages.public import PublicConsole
 from hotline.web.pages.seat_context import SeatConsole
 from hotline.web.pages.supervisor import RecordingsConsole
 from hotline.web.pages.unit import UnitConsole
 
-__all__ = ["RecordingsConsole", "SeatConsole", "UnitConsole", "include_pages"]
+__all__ = ["PublicConsole", "RecordingsConsole", "SeatConsole", "UnitConsole", "include_pages"]
 
 
 def include_pages(app: FastAPI, *, web_dir: Path, seats: SeatConsole | None = None,
                   units: UnitConsole | None = None,
-                  recordings: RecordingsConsole | None = None) -> None:
+                  recordings: RecordingsConsole | None = None,
+                  public: PublicConsole | None = None) -> None:
     install_pages(app, web_dir=web_dir)
     app.include_router(login.router)
+    app.include_router(callback.router)
     if seats is not None:
         app.state.seat_console = seats
         app.include_router(seat.router)
@@ -47,3 +62,8 @@ def include_pages(app: FastAPI, *, web_dir: Path, seats: SeatConsole | None = No
     if recordings is not None:
         app.state.recordings_console = recordings
         app.include_router(supervisor.router)
+    if public is None and units is not None:
+        public = PublicConsole(attachments=units.attachments)
+    if public is not None:
+        app.state.public_console = public
+        app.include_router(public_pages.router)

@@ -36,7 +36,7 @@ ROLE_LABELS = {
 }
 # Where each role starts after logging in.
 HOME_BY_ROLE = {Role.operator: "/seat", Role.unit_handler: "/unit",
-                Role.supervisor: "/supervisor"}
+                Role.supervisor: "/supervisor", Role.callback_agent: "/callback"}
 DEFAULT_HOME = "/"
 
 
