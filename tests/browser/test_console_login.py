@@ -20,11 +20,13 @@ def test_given_a_wrong_password_when_logging_in_then_the_form_says_so(
     console.screenshot(page, "login-refused")
 
 
-def test_given_a_supervisor_when_logging_in_then_the_calls_page_and_a_protected_session(
+def test_given_a_supervisor_when_logging_in_then_the_workspace_and_a_protected_session(
     console: Console, page: Any
 ) -> None:
     console.log_in(page, "sup")
-    assert page.url == f"{console.url}/"
+    assert page.url == f"{console.url}/supervisor"  # the supervisor's home
+    assert page.locator("h2").first.inner_text() == "实时概况"
+    page.goto(f"{console.url}/")
     assert page.locator("h2").first.inner_text() == "最近通话"
     assert "督办" in page.locator(".who").inner_text()
     cookie = next(c for c in page.context.cookies() if c["name"] == "hotline_session")
