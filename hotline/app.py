@@ -225,6 +225,7 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None)
 
     app = FastAPI(title="hotline", lifespan=lifespan)
     app.state.hotline = hotline
+    app.state.agent_caller = hotline.outbound.agent_caller  # click-to-call (hotline.outbound.http)
     include_api(app, engine=hotline.engine, settings=settings, clock=hotline.clock,
                 signal=hotline.ticket_signal, rules=hotline.rules)
     staff = Depends(require_roles(Role.operator, Role.supervisor, Role.callback_agent,

@@ -61,6 +61,9 @@ class OutboundCall(SQLModel, table=True):
     acknowledged_at: datetime | None = None
     escalate_at: datetime | None = None  # red reminders not acknowledged by then
     escalated_at: datetime | None = None
+    # The callback agent (回访员) who took it from the callback queue, and when.
+    taken_by: str | None = Field(default=None, max_length=64)
+    taken_at: datetime | None = None
 
 
 class OutboundAttempt(SQLModel, table=True):
@@ -106,6 +109,7 @@ class Escalation(SQLModel, table=True):
     at: datetime = Field(index=True)
     resolved_at: datetime | None = None
     resolved_by: str | None = Field(default=None, max_length=64)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class OutboxCursor(SQLModel, table=True):

@@ -11,8 +11,9 @@
   A red reminder replaces a yellow one of the same ticket not yet placed.
 * Any other transition of a ticket cancels its calls no longer needed, if not yet placed: its
   surveys once it left 审核/回访 (closed by an agent, merged, redone, …), its reminders once the
-  unit no longer holds it (replied, closed, merged, …). A call ringing now goes on; its rating
-  is then refused by the ticket and kept on the attempt only.
+  unit no longer holds it (replied, closed, merged, …); a survey waiting in the callback
+  agents' queue leaves it alike. A call ringing now goes on; its rating is then refused by the
+  ticket and kept on the attempt only.
 
 Each batch of changes is planned in one transaction with the cursor, so a crash plans the batch
 again and the calls' ``dedupe_key`` keeps each call single. The first start begins at the
@@ -108,7 +109,7 @@ def cancel_unneeded(*, session: Session, ticket_id: int, status: str, now: datet
         update(OutboundCall)
         .where(col(OutboundCall.ticket_id) == ticket_id,
                col(OutboundCall.purpose).in_(purposes),
-               col(OutboundCall.status) == CallStatus.PENDING)
+               col(OutboundCall.status).in_((CallStatus.PENDING, CallStatus.CALLBACK)))
         .values(status=CallStatus.CANCELLED, next_attempt_at=None, escalate_at=None,
                 updated_at=now)
     )

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from hotline.calls.store import CallStore
 from hotline.config import Settings
+from hotline.outbound.agent_calls import AgentCaller
 from hotline.outbound.agi import OutboundFlowHandler
 from hotline.outbound.ami import AmiDialer, AmiSender
 from hotline.outbound.rules import CallingHours, RetryPolicy, TrunkLimits
@@ -54,6 +55,7 @@ class Outbound:
     dialer: AmiDialer
     flows: OutboundFlowHandler
     scheduler: OutboundScheduler
+    agent_caller: AgentCaller
     enabled: bool
 
     @classmethod
@@ -66,18 +68,20 @@ class Outbound:
         dialer = AmiDialer(ami=ami, settings=s, tz=tz)
         flows = OutboundFlowHandler(dialer=dialer, settings=settings, store=store,
                                     prompts=prompts, runner=runner)
-        scheduler = OutboundScheduler(
-            engine=engine, clock=clock, dialer=dialer, trunk=s.trunk,
-            policy=policy_from(s, rules=rules or rules_from_settings(settings), tz=tz),
-            interval=s.interval_seconds,
-        )
-        return cls(dialer=dialer, flows=flows, scheduler=scheduler, enabled=s.enabled)
+        policy = policy_from(s, rules=rules or rules_from_settings(settings), tz=tz)
+        scheduler = OutboundScheduler(engine=engine, clock=clock, dialer=dialer, trunk=s.trunk,
+                                      policy=policy, interval=s.interval_seconds)
+        agent_caller = AgentCaller(ami=ami, engine=engine, clock=clock, settings=s,
+                                   policy=policy)
+        return cls(dialer=dialer, flows=flows, scheduler=scheduler, agent_caller=agent_caller,
+                   enabled=s.enabled)
 
     async def start(self) -> None:
         if self.enabled:
             await self.scheduler.start()
 
     async def stop(self) -> None:
+        await self.agent_caller.stop()
         await self.scheduler.stop()
 
     def status(self) -> dict[str, object]:

@@ -39,6 +39,7 @@ _ONE_DAY = timedelta(days=1)
 class Purpose(enum.StrEnum):
     SURVEY = "survey"  # 回访: the citizen rates how the ticket was handled
     REMINDER = "reminder"  # 督办: the unit's duty phone hears the ticket and its deadline
+    AGENT = "agent"  # click-to-call: an agent's phone, then the citizen, bridged and recorded
 
 
 class Outcome(enum.StrEnum):

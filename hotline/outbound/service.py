@@ -177,6 +177,9 @@ def _decide(call: OutboundCall, outcome: Outcome, *, attempt: int, now: datetime
     decision = after_attempt(outcome, attempt=attempt, now=now, policy=policy.retry,
                              hours=policy.hours)
     call.updated_at = now
+    if call.purpose == Purpose.AGENT:  # an agent's own call is never placed again by us
+        call.status, call.next_attempt_at = CallStatus.DONE, None
+        return
     match decision:
         case Done():
             call.status, call.next_attempt_at = CallStatus.DONE, None
@@ -186,6 +189,16 @@ def _decide(call: OutboundCall, outcome: Outcome, *, attempt: int, now: datetime
             call.next_attempt_at = None
             call.status = (CallStatus.CALLBACK if call.purpose == Purpose.SURVEY
                            else CallStatus.UNANSWERED)
+
+
+def record_agent_end(*, session: Session, attempt: OutboundAttempt, outcome: Outcome,
+                     detail: dict[str, str], now: datetime, policy: Policy) -> OutboundCall:
+    """An agent's click-to-call ended: its outcome logged, the number freed, the call done."""
+    call = end_attempt(session=session, attempt=attempt, outcome=outcome, now=now, detail=detail)
+    _decide(call, outcome, attempt=attempt.attempt, now=now, policy=policy)
+    session.add(call)
+    session.flush()
+    return call
 
 
 # --- escalation and recovery --------------------------------------------------------------

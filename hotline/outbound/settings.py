@@ -26,3 +26,7 @@ class OutboundSettings(BaseModel):
     survey_flow: str = "survey"
     reminder_flow: str = "reminder"
     interval_seconds: float = Field(default=15.0, gt=0)
+    # Click-to-call (agent callbacks): a user's phone when not signed in to a seat
+    # (user name -> dial string, e.g. {"cb": "PJSIP/seat3"}), and the bridging context.
+    agent_phones: dict[str, str] = Field(default_factory=dict)
+    agent_context: str = "hotline-agent-callback"

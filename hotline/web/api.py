@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from hotline.config import Settings
 from hotline.intake.drafts_http import router as drafts_router
 from hotline.knowledge.http import router as knowledge_router
+from hotline.outbound.http import router as outbound_router
 from hotline.tickets.deployment import rules_from_settings
 from hotline.tickets.http import router as tickets_router
 from hotline.tickets.http_actions import router as ticket_actions_router
@@ -49,4 +50,5 @@ def include_api(
     app.include_router(knowledge_router)
     app.include_router(units_router)
     app.include_router(drafts_router)
+    app.include_router(outbound_router)
     return signal

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from hotline.db import session_scope
+from hotline.outbound.errors import NumberBusy
 from hotline.outbound.models import CallStatus, Escalation, OutboundAttempt, OutboundCall
 from hotline.outbound.ports import CallReport, PlacedCall
 from hotline.outbound.rules import CallingHours, Outcome, Purpose, TrunkLimits
@@ -515,6 +516,31 @@ def test_given_a_stop_in_mid_call_when_restarted_then_the_attempt_fails_and_is_r
     assert (call.status, call.active_number) == (CallStatus.PENDING, None)
     assert call.next_attempt_at == T0 + timedelta(hours=2)
     assert attempts(engine)[0].outcome == "failed"
+
+
+
+def test_given_an_agent_call_left_running_when_restarted_then_failed_and_never_redialled(
+    engine, clock
+):
+    from hotline.outbound.agent_calls import start_agent_call
+
+    ticket_id = replied_ticket(engine, clock)
+    with session_scope(engine) as session:
+        placed = start_agent_call(session=session, ticket=tickets.get_ticket(
+            session=session, ticket_id=ticket_id), phone=CITIZEN, agent="cb",
+            agent_dial="PJSIP/seat3", now=clock.now)
+    with session_scope(engine) as session, pytest.raises(NumberBusy):  # one call per number
+        start_agent_call(session=session, ticket=tickets.get_ticket(
+            session=session, ticket_id=ticket_id), phone=CITIZEN, agent="cb2",
+            agent_dial="PJSIP/seat2", now=clock.now)
+    dialer = ScriptedDialer()
+    restarted = world(engine, clock, dialer)
+    assert restarted.prepare() == 1
+    clock.advance(hours=3)
+    run(restarted)
+    assert dialer.placed == []
+    [call] = calls(engine)
+    assert (call.id, call.status, call.active_number) == (placed.call_id, CallStatus.DONE, None)
 
 
 # --- migration -----------------------------------------------------------------------------
