@@ -19,6 +19,7 @@ from hotline.config import Settings
 from hotline.intake.drafts_http import router as drafts_router
 from hotline.knowledge.http import router as knowledge_router
 from hotline.outbound.http import router as outbound_router
+from hotline.oversight.http import router as oversight_router
 from hotline.tickets.deployment import rules_from_settings
 from hotline.tickets.http import router as tickets_router
 from hotline.tickets.http_actions import router as ticket_actions_router
@@ -51,4 +52,5 @@ def include_api(
     app.include_router(units_router)
     app.include_router(drafts_router)
     app.include_router(outbound_router)
+    app.include_router(oversight_router)
     return signal

@@ -14,11 +14,15 @@ FORTNIGHT = {"period": "custom", "day": "2026-11-23", "until": "2026-12-04"}
 
 
 def world_with_fortnight(api_world: ApiWorld) -> dict[str, int]:
-    from hotline.oversight.http import router
-
-    api_world.app.include_router(router)
     api_world.clock.now = AS_OF
     return build(Desk(api_world.engine))
+
+
+def test_given_include_api_then_a_supervisor_is_served_the_units(api_world: ApiWorld):
+    # The world's app is built by ``include_api`` alone: the oversight router is in it.
+    r = api_world.client("supervisor").get("/api/oversight/units", params={"period": "day"})
+    assert r.status_code == 200, r.text
+    assert r.json()["units"] == []
 
 
 def test_given_the_fortnight_then_the_ranking_is_the_hand_counted_one(api_world: ApiWorld):
@@ -50,9 +54,6 @@ def test_given_a_number_then_its_tickets_are_listed(api_world: ApiWorld):
 
 
 def test_given_other_roles_then_oversight_is_refused(api_world: ApiWorld):
-    from hotline.oversight.http import router
-
-    api_world.app.include_router(router)
     for user in ("operator", "cg"):
         assert api_world.client(user).get("/api/oversight/units").status_code == 403
     assert api_world.client("supervisor").get("/api/oversight/calls").status_code == 200
