@@ -2,6 +2,7 @@
 
     GET /api/oversight/units?period=month&day=2026-11-01            ranking with rates
     GET /api/oversight/units.csv?...                                 the same as CSV
+    GET /api/oversight/units.xlsx?...                                the same as XLSX
     GET /api/oversight/units/{unit}/tickets?measure=&part=&...       the tickets behind one
     GET /api/oversight/calls?period=day&day=2026-11-23               call rates
 
@@ -11,8 +12,6 @@ numbers are judged as of now (``definitions.py`` says what counts).
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
@@ -31,6 +30,7 @@ from hotline.oversight.definitions import (
     ranking,
     score,
 )
+from hotline.oversight.export import csv_text, ranking_table, rate_value, xlsx_bytes
 from hotline.oversight.queries import Measure, Part, tickets_behind, unit_rates
 from hotline.tickets.units import unit_ids
 from hotline.users.models import Role, User
@@ -52,9 +52,7 @@ PeriodDep = Annotated[Period, Depends(chosen_period)]
 
 
 def _rate(r: Rate) -> dict[str, Any]:
-    value = r.value
-    return {"numerator": r.numerator, "denominator": r.denominator,
-            "value": None if value is None else round(value, 4)}
+    return {"numerator": r.numerator, "denominator": r.denominator, "value": rate_value(r)}
 
 
 def _row(s: UnitScore) -> dict[str, Any]:
@@ -75,23 +73,23 @@ def units(session: SessionDep, _: Supervisor, p: PeriodDep, now: Now) -> dict[st
             "units": [_row(s) for s in _ranked(session, p, now)]}
 
 
-CSV_COLUMNS = ("rank", "unit", "score", "base", "deducted")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/units.csv", summary="The ranking as CSV (the same numbers as /units)")
 def units_csv(session: SessionDep, _: Supervisor, p: PeriodDep, now: Now) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    rates = ("response", "handling", "satisfaction")
-    writer.writerow([*CSV_COLUMNS, *(f"{n}_{part}" for n in rates
-                                     for part in ("numerator", "denominator")),
-                     *(d.value for d in Deduction)])
-    for s in _ranked(session, p, now):
-        row = _row(s)
-        writer.writerow([*(row[c] for c in CSV_COLUMNS),
-                         *(row[n][part] for n in rates for part in ("numerator", "denominator")),
-                         *(row["deductions"][d.value] for d in Deduction)])
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+    text = csv_text(*ranking_table(_ranked(session, p, now)))
+    return Response(text, media_type="text/csv; charset=utf-8", headers=_attachment(p, "csv"))
+
+
+@router.get("/units.xlsx", summary="The ranking as XLSX (the same numbers as /units)")
+def units_xlsx(session: SessionDep, _: Supervisor, p: PeriodDep, now: Now) -> Response:
+    body = xlsx_bytes(*ranking_table(_ranked(session, p, now)), title=p.label)
+    return Response(body, media_type=XLSX, headers=_attachment(p, "xlsx"))
+
+
+def _attachment(p: Period, ext: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="units-{p.label}.{ext}"'}
 
 
 @router.get("/units/{unit}/tickets", summary="The tickets behind one number of a unit")

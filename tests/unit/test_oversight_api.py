@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 
+from openpyxl import load_workbook
+
 from tests.api import ApiWorld
 from tests.oversight_world import CG, ZJ, Desk
 from tests.unit.test_oversight_rates import AS_OF, build
@@ -57,3 +59,23 @@ def test_given_other_roles_then_oversight_is_refused(api_world: ApiWorld):
     for user in ("operator", "cg"):
         assert api_world.client(user).get("/api/oversight/units").status_code == 403
     assert api_world.client("supervisor").get("/api/oversight/calls").status_code == 200
+
+
+def test_given_the_fortnight_then_the_xlsx_holds_the_numbers_of_the_json(api_world: ApiWorld):
+    world_with_fortnight(api_world)
+    client = api_world.client("supervisor")
+    units = client.get("/api/oversight/units", params=FORTNIGHT).json()["units"]
+    r = client.get("/api/oversight/units.xlsx", params=FORTNIGHT)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    header, *rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    table = [dict(zip(header, row, strict=True)) for row in rows]
+    assert [t["unit"] for t in table] == [u["unit"] for u in units] == [CG, ZJ]
+    for t, u in zip(table, units, strict=True):
+        assert (t["rank"], t["score"], t["base"], t["deducted"]) == (
+            u["rank"], u["score"], u["base"], u["deducted"])
+        for rate in ("response", "handling", "satisfaction"):
+            assert [t[f"{rate}_{p}"] for p in ("numerator", "denominator", "value")] == [
+                u[rate]["numerator"], u[rate]["denominator"], u[rate]["value"]]
+        assert {d: t[d] for d in u["deductions"]} == u["deductions"]
