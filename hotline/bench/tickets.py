@@ -280,13 +280,29 @@ def run_database(name: str, engine: Engine, plan: SeedPlan, *, marker: Path | No
     return DbResult(name, report, size(), due, scan, replayed, timings)
 
 
-def run_sqlite(plan: SeedPlan, root: Path, reps: int, keep: bool) -> DbResult:
+def sqlite_files(root: Path, keep: bool) -> tuple[Path, Path]:
+    """The SQLite database in ``root`` and its seed marker; removed unless kept and marked."""
     path = root / "tickets.db"
     marker = root / "sqlite.json"
     if not (keep and marker.exists()):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         marker.unlink(missing_ok=True)
+    return path, marker
+
+
+@contextmanager
+def postgres_database(root: Path, keep: bool) -> Iterator[tuple[str, Path]]:
+    """A PostgreSQL server on ``root/pg`` with the bench's database: (its URL, seed marker)."""
+    marker = root / "postgres.json"
+    with postgres_server(root / "pg") as server:
+        if server.create_database(DB_NAME) or not keep:
+            marker.unlink(missing_ok=True)
+        yield server.url(DB_NAME), marker
+
+
+def run_sqlite(plan: SeedPlan, root: Path, reps: int, keep: bool) -> DbResult:
+    path, marker = sqlite_files(root, keep)
     engine = make_engine(f"sqlite:///{path}")
     try:
         return run_database("SQLite", engine, plan, marker=marker if keep else None, reps=reps,
@@ -297,11 +313,8 @@ def run_sqlite(plan: SeedPlan, root: Path, reps: int, keep: bool) -> DbResult:
 
 
 def run_postgres(plan: SeedPlan, root: Path, reps: int, keep: bool) -> DbResult:
-    marker = root / "postgres.json"
-    with postgres_server(root / "pg") as server:
-        if server.create_database(DB_NAME) or not keep:
-            marker.unlink(missing_ok=True)
-        engine = make_engine(server.url(DB_NAME))
+    with postgres_database(root, keep) as (url, marker):
+        engine = make_engine(url)
         try:
             def size() -> float:
                 with engine.connect() as conn:
@@ -358,14 +371,20 @@ def _scan_cell(scan: tuple[int, float]) -> str:
     return f"{changes:,}, {seconds:.2f}" + (" ✗" if seconds > SCAN_TARGET_S else "")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
+def bench_parser(doc: str | None, *, reps_help: str) -> argparse.ArgumentParser:
+    """The options of the benches on the seeded databases: --n, --only, --keep, --reps, --seed."""
+    parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1_000_000, help="tickets to seed")
     parser.add_argument("--only", choices=["sqlite", "postgres"])
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the databases in this folder")
-    parser.add_argument("--reps", type=int, default=100, help="queries per case")
+    parser.add_argument("--reps", type=int, default=100, help=reps_help)
     parser.add_argument("--seed", type=int, default=1)
+    return parser
+
+
+def main() -> int:
+    parser = bench_parser(__doc__, reps_help="queries per case")
     args = parser.parse_args()
     plan = SeedPlan(n=args.n, seed=args.seed)
     root = args.keep or Path(tempfile.mkdtemp(prefix="hotline-bench-tickets-"))
