@@ -67,6 +67,10 @@ def test_given_a_dispatched_ticket_when_the_unit_signs_and_replies_with_a_photo_
         {"name": "现场.png", "mimeType": "image/png", "buffer": png()}])
     page.click("#reply-form button")
     page.wait_for_selector("#ticket[data-status=replied]")
+    # The inbox row follows the reply (its refresh is never dropped behind an earlier one).
+    row = page.locator(f"tr.ticket-row[data-number='{number}'][data-status=replied]")
+    row.wait_for()
+    assert row.locator("td.status").inner_text() == "已答复"
     assert "已安排人员补装井盖" in page.inner_text("#ticket .reply")
     link = page.locator("#ticket a.attachment")
     assert link.inner_text() == "现场.png"

@@ -29,6 +29,7 @@ from hotline.errors import HotlineError
 from hotline.users.errors import NotAuthenticated
 from hotline.users.models import Role, User
 from hotline.web.deps import get_current_user, get_session, mask_phone, web_context
+from hotline.web.pages.labels import FILTERS, TYPE_LABELS
 
 ROLE_LABELS = {
     Role.operator: "话务员", Role.unit_handler: "承办单位", Role.supervisor: "督办",
@@ -120,6 +121,8 @@ def install_pages(app: FastAPI, *, web_dir: Path) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(web_dir / "templates"))
     templates.env.filters["hm"] = _hm
     templates.env.filters["left"] = time_left
+    templates.env.filters.update(FILTERS)
+    templates.env.globals["request_types"] = TYPE_LABELS
     app.state.page_templates = templates
     app.add_exception_handler(LoginRequired, _on_login_required)
     app.add_exception_handler(PageForbidden, _on_forbidden)
