@@ -6,18 +6,20 @@ ChanSpy,<caller>\\,qEuo)``, a spy channel that hears only the caller (``o``), qu
 and ends with the call (``E``). The caller's channel is untouched: the prompt, the beep, ``#``,
 the silence end, MixMonitor and the message file are exactly as without streaming.
 
-The spy starts a little before the recording (the beep): the stream's audio is the recording's
-sample for sample, after a lead. The lead is found by reading the head of the message file as
-Asterisk writes it (``find_lead``); from there on the stream is cut into the same half-second
-chunks as ``transcribe_file`` reads from the file and fed to a live recogniser
-(``StreamWorker``), so the words are the batch job's words. At the end the file, now complete,
-is compared with what was fed: equal (or the file a prefix: RECORD FILE trims a silence end)
-and the transcript is stored as the recording's job; otherwise the batch job does it.
+While the stream runs, the recogniser (``StreamWorker``, a process of its own) is fed the
+message in the same half-second chunks as ``transcribe_file`` reads, so the words are the
+batch job's words. What it is fed is the recording itself, read as Asterisk writes it (a few
+kilobytes behind): the stream alone is not a faithful copy. ChanSpy's audiohook drops audio
+it could not hand over in time (``AST_AUDIOHOOK_SMALL_QUEUE``), which on a loaded machine
+happened in three of five 60-second messages. The stream is cut where the recording starts
+(``find_lead``) and compared with the file; where they part, the log says so and the file's
+audio goes on (``repaired`` in the status). The end of the stream is the end of the message:
+the closed file's last bytes are fed, and the transcript is stored as the recording's job.
 
 The job is held (leased, renewed) from the start of the stream, so no worker takes the
-finished file meanwhile; a stream that fails withdraws the job and the recording is queued
-like any other ("the batch job stays the fallback and the reference"). One recording, one
-job, one transcript either way.
+finished file meanwhile; a stream that fails (Asterisk does not connect, the recogniser dies,
+the file does not close) withdraws the job and the recording is queued like any other ("the
+batch job stays the fallback and the reference"). One recording, one job, one transcript.
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 8000  # half a second of 8 kHz 16-bit audio: transcribe_file's chunks
 PROBE_BYTES = 1600  # a tenth of a second of sound locates the recording in the stream
-HEAD_BYTES = 44 + 30 * 16000  # the file's first sound is looked for in its first 30 s
-FROM_FILE_BYTES = 16000  # a hang-up may end the stream a few frames before the file
+HEAD_BYTES = 30 * 16000  # the file's first sound is looked for in its first 30 s
+READ_EVERY = 0.1  # seconds between reads of the growing message file
 KEPT_CHUNKS = 64  # raw chunks kept for the final comparison of a trimmed ending (32 s)
 
 
@@ -110,19 +112,85 @@ class _Fed:
 
     def matches(self, recorded: bytes) -> bool:
         """The recording equals what was fed, or is a prefix of it within the chunks kept."""
-        if len(recorded) > self.bytes:
-            return False
-        whole, rest = divmod(len(recorded), CHUNK_BYTES)
+        return self.first_difference(recorded) is None
+
+    def first_difference(self, recorded: bytes) -> int | None:
+        """The byte offset of the chunk where the recording and what was fed first differ
+        (None: the recording is what was fed, or a prefix of it within the chunks kept)."""
+        whole, rest = divmod(min(len(recorded), self.bytes), CHUNK_BYTES)
         for i in range(whole):
             if hashlib.sha1(recorded[i * CHUNK_BYTES:(i + 1) * CHUNK_BYTES]).digest() \
                     != self.digests[i]:
-                return False
+                return i * CHUNK_BYTES
+        if len(recorded) > self.bytes:
+            return self.bytes
         if rest:
             back = len(self.digests) - whole
-            if back > len(self.recent):
-                return False
-            return self.recent[-back][:rest] == recorded[whole * CHUNK_BYTES:]
-        return True
+            if back > len(self.recent) \
+                    or self.recent[-back][:rest] != recorded[whole * CHUNK_BYTES:]:
+                return whole * CHUNK_BYTES
+        return None
+
+
+class _Tail:
+    """The audio of a WAV file that Asterisk is still writing, read as it grows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.audio = bytearray()
+        self._offset: int | None = None  # where the audio starts in the file
+
+    def read(self) -> None:
+        try:
+            with self.path.open("rb") as f:
+                if self._offset is None:
+                    head = f.read(512)
+                    at = head.find(b"data")
+                    if at < 0:
+                        return
+                    self._offset = at + 8
+                f.seek(self._offset + len(self.audio))
+                more = f.read()
+        except FileNotFoundError:
+            return
+        self.audio += more[:len(more) - len(more) % 2]
+
+
+class _Check:
+    """The stream compared with the file: where it starts in the stream (``find_lead``),
+    how far they agree, and where the stream first lost or changed audio."""
+
+    def __init__(self) -> None:
+        self.stream = bytearray()
+        self.lead: int | None = None
+        self.agreed = 0  # bytes of the file the stream holds unchanged
+        self.diverged_at: int | None = None
+        self.problem: str | None = None
+
+    def align(self, audio: bytearray) -> None:
+        if self.lead is not None or self.diverged_at is not None:
+            return
+        try:
+            self.lead = find_lead(bytes(self.stream), bytes(audio[:HEAD_BYTES]))
+        except SttError as exc:
+            self.diverged_at, self.problem = 0, str(exc)
+            return
+        if self.lead is not None:
+            del self.stream[:self.lead]
+
+    def compare(self, audio: bytes | bytearray) -> None:
+        if self.lead is None or self.diverged_at is not None:
+            return
+        end = min(len(audio), len(self.stream))
+        if end <= self.agreed:
+            return
+        if self.stream[self.agreed:end] == audio[self.agreed:end]:
+            self.agreed = end
+            return
+        at = self.agreed
+        while at < end and self.stream[at:at + 2] == audio[at:at + 2]:
+            at += 2
+        self.agreed = self.diverged_at = at
 
 
 class LiveTranscripts:
@@ -138,6 +206,7 @@ class LiveTranscripts:
         self.sessions: dict[uuid.UUID, _Session] = {}
         self.stored = 0
         self.fell_back = 0
+        self.repaired = 0  # stored, but the stream had lost audio: the file's was fed
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -168,15 +237,18 @@ class LiveTranscripts:
                 "worker_pid": self.worker.pid if self.worker else None,
                 "ready": bool(self.worker and self.worker.ready),
                 "streaming": len(self.sessions), "stored": self.stored,
-                "fell_back": self.fell_back}
+                "repaired": self.repaired, "fell_back": self.fell_back}
 
     # the IVR's side (hotline.telephony.agi.MessageStreams) -------------------------------
     async def begin(self, *, call_id: str, host_path: str) -> str | None:
         """A message is about to be recorded at ``host_path``: the AudioSocket dial string
         of its stream, or None (not streamed: no model, the job is taken, …)."""
         worker = self.worker
-        if worker is None or not worker.alive:
+        if worker is None:
             return None
+        if not worker.alive:  # it died (its streams fell back): a new one for this message
+            log.warning("live transcription: the recogniser process died; starting another")
+            worker.start()
         path = Path(host_path)
         try:
             rel = path.relative_to(self.settings.recordings_dir).as_posix()
@@ -235,25 +307,17 @@ class LiveTranscripts:
         assert worker is not None
         name = str(stream.id)
         try:
-            fed, pending = await self._feed(session, stream, worker, name)
+            fed, check = await self._feed(session, stream, worker, name)
             recorded = await self._recorded(session.host_path)
-            # The last, partial chunk only as far as the file goes: the stream ends a few
-            # frames after the recording (the AGI command returns, then we hang the spy up),
-            # or a frame before it (a hang-up ends the spy first): that much comes from the
-            # file (compared with the rest below).
-            missing = len(recorded) - fed.bytes - len(pending)
-            if missing > FROM_FILE_BYTES:
-                raise SttError(f"the stream lacks the last {missing / 16000:.2f} s of the "
-                               "message")
-            if missing > 0:
-                pending += recorded[len(recorded) - missing:]
-            tail = bytes(pending[:max(0, len(recorded) - fed.bytes)])
-            for start in range(0, len(tail), CHUNK_BYTES):
-                self._send(worker, name, fed, tail[start:start + CHUNK_BYTES])
+            rest = recorded[fed.bytes:]  # the file's last bytes (it closed at the end)
+            for start in range(0, len(rest), CHUNK_BYTES):
+                self._send(worker, name, fed, rest[start:start + CHUNK_BYTES])
             result = await worker.finish(name, audio_seconds=len(recorded) / 16000)
-            if not fed.matches(recorded):
-                raise SttError(f"the message file ({len(recorded)} bytes) is not what was "
-                               f"streamed ({fed.bytes} bytes)")
+            differs = fed.first_difference(recorded)
+            if differs is not None:
+                raise SttError(f"the message file ({len(recorded) / 16000:.2f} s) changed "
+                               f"from {differs / 16000:.1f} s on while it was transcribed")
+            check.compare(recorded)
         except (SttError, StreamFailed, OSError) as exc:
             worker.drop(name)
             await self._fall_back(session, str(exc))
@@ -262,6 +326,11 @@ class LiveTranscripts:
             worker.drop(name)
             await self._fall_back(session, "the stream was interrupted")
             raise
+        if check.diverged_at is not None:
+            self.repaired += 1
+            log.warning("call %s: the stream lost audio at %.2f s (the spy's audiohook "
+                        "dropped it); the message file's own audio was fed from there",
+                        session.call_id, check.diverged_at / 16000)
         await self._store(session, result)
 
     @staticmethod
@@ -270,48 +339,25 @@ class LiveTranscripts:
         fed.add(chunk)
 
     async def _feed(self, session: _Session, stream: AudioStream, worker: StreamWorker,
-                    name: str) -> tuple[_Fed, bytearray]:
-        """Stream → recogniser from the recording's first sample, in whole chunks; returns
-        what was fed and the partial chunk left when the stream ended."""
+                    name: str) -> tuple[_Fed, _Check]:
+        """While the stream runs: every chunk the message file confirms goes to the
+        recogniser. The file, as Asterisk writes it (a few kilobytes behind), is the
+        reference; the stream, cut where the file starts, is compared with it."""
         worker.open(name, self.service.models[self.settings.stt.language])
-        fed, pending = _Fed(), bytearray()
-        lead: int | None = None
+        fed, check, tail = _Fed(), _Check(), _Tail(session.host_path)
         checked = 0.0
         async for pcm in stream:
-            pending += pcm
-            if lead is None:
-                if time.monotonic() - checked < 0.2:
-                    continue
-                checked = time.monotonic()
-                lead = find_lead(bytes(pending), await self._head(session.host_path))
-                if lead is None:
-                    continue
-                del pending[:lead]
-            while len(pending) > CHUNK_BYTES:  # the last chunk waits for the end
-                self._send(worker, name, fed, bytes(pending[:CHUNK_BYTES]))
-                del pending[:CHUNK_BYTES]
-        if lead is None:  # the stream ended first: the file is complete now
-            lead = find_lead(bytes(pending), await self._head(session.host_path))
-            if lead is None:
-                raise SttError("the recording could not be found in the stream")
-            del pending[:lead]
-        while len(pending) > CHUNK_BYTES:
-            self._send(worker, name, fed, bytes(pending[:CHUNK_BYTES]))
-            del pending[:CHUNK_BYTES]
-        return fed, pending
-
-    async def _head(self, path: Path) -> bytes:
-        def read() -> bytes:
-            try:
-                with path.open("rb") as f:
-                    data = f.read(HEAD_BYTES)
-            except FileNotFoundError:
-                return b""
-            at = data.find(b"data")
-            return data[at + 8:] if at >= 0 else b""
-
-        head = await asyncio.to_thread(read)
-        return head[:len(head) - len(head) % 2]
+            check.stream += pcm
+            if time.monotonic() - checked < READ_EVERY:
+                continue
+            checked = time.monotonic()
+            await asyncio.to_thread(tail.read)
+            check.align(tail.audio)
+            while len(tail.audio) - fed.bytes > CHUNK_BYTES:  # the last chunk waits
+                self._send(worker, name, fed,
+                           bytes(tail.audio[fed.bytes:fed.bytes + CHUNK_BYTES]))
+            check.compare(tail.audio)
+        return fed, check
 
     async def _recorded(self, path: Path) -> bytes:
         """The message's audio once Asterisk closed the file: its header then announces
@@ -330,6 +376,9 @@ class LiveTranscripts:
         while not closed and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
             audio, closed = await asyncio.to_thread(read)
+        if not closed:  # the stream ended before the recording (a dropped connection)
+            raise SttError(f"the message file was still open {self.config.settle_seconds} s "
+                           "after the stream ended")
         return audio
 
     # outcomes -----------------------------------------------------------------------

@@ -21,8 +21,10 @@ fails its ``finish`` with :class:`StreamFailed`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
+import os
 import queue as stdlib_queue
 import threading
 import warnings
@@ -39,6 +41,7 @@ with warnings.catch_warnings():
 
 log = logging.getLogger(__name__)
 INPUT_RATE = 8000  # AudioSocket slin
+NICE = 10
 
 
 class StreamFailed(SttError):
@@ -60,7 +63,12 @@ class _Live:
 
 
 def serve(inbox: Any, outbox: Any, models: Sequence[ModelInfo]) -> None:
-    """The worker process's loop: ``(op, id, arg)`` messages until ``None``."""
+    """The worker process's loop: ``(op, id, arg)`` messages until ``None``.
+
+    It runs at a lower priority (nice 10): recognition may lag a little, but Asterisk's
+    threads must not, or the spy's audiohook drops audio it could not hand over in time."""
+    with contextlib.suppress(OSError):
+        os.nice(NICE)
     preload_quietly(models)
     outbox.put(("", "ready", None))
     live: dict[str, _Live] = {}
@@ -77,8 +85,9 @@ def serve(inbox: Any, outbox: Any, models: Sequence[ModelInfo]) -> None:
                     live[stream_id].accept(arg)
             elif op == "finish":
                 run = live.pop(stream_id, None)
-                if run is not None:
-                    outbox.put((stream_id, "done", run.run.finish(audio_seconds=arg)))
+                if run is None:
+                    raise SttError("no such recognition in this process")
+                outbox.put((stream_id, "done", run.run.finish(audio_seconds=arg)))
             elif op == "drop":
                 live.pop(stream_id, None)
         except Exception as exc:  # noqa: BLE001 - reported to the stream's owner
@@ -100,6 +109,7 @@ class StreamWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._failed: dict[str, str] = {}
+        self._opened: dict[str, Any] = {}  # stream id -> the process holding it
         self._stopping = False
 
     @property
@@ -120,7 +130,7 @@ class StreamWorker:
                                           daemon=True)
         self._process.start()
         self._reader = threading.Thread(target=self._read, name="stt-stream-results",
-                                        daemon=True)
+                                        args=(self._outbox, self._process), daemon=True)
         self._reader.start()
 
     def stop(self) -> None:
@@ -135,7 +145,7 @@ class StreamWorker:
                 self._process.join(5)
         if self._reader is not None:
             self._reader.join(5)
-        self._fail_all("the live-recognition process stopped")
+        self._fail_all("the live-recognition process stopped", self._process)
         for q in (self._inbox, self._outbox):
             q.close()
             q.cancel_join_thread()
@@ -147,6 +157,7 @@ class StreamWorker:
             raise StreamFailed(f"stream {stream_id}: the live-recognition process is not "
                                "running")
         self._failed.pop(stream_id, None)
+        self._opened[stream_id] = self._process
         self._inbox.put(("open", stream_id, model))
 
     def feed(self, stream_id: str, pcm: bytes) -> None:
@@ -154,6 +165,7 @@ class StreamWorker:
 
     def drop(self, stream_id: str) -> None:
         self._failed.pop(stream_id, None)
+        self._opened.pop(stream_id, None)
         if self.alive:
             self._inbox.put(("drop", stream_id, None))
 
@@ -170,15 +182,17 @@ class StreamWorker:
             return await future
         finally:
             self._waiting.pop(stream_id, None)
+            self._opened.pop(stream_id, None)
 
     # results, read in a thread ------------------------------------------------------
-    def _read(self) -> None:
+    def _read(self, outbox: Any, process: Any) -> None:
+        """Results of ``process`` (this thread ends with it; a new process gets its own)."""
         while True:
             try:
-                stream_id, kind, value = self._outbox.get(timeout=0.5)
+                stream_id, kind, value = outbox.get(timeout=0.5)
             except stdlib_queue.Empty:
-                if self._stopping or not self.alive:
-                    self._call(self._fail_all, "the live-recognition process died")
+                if self._stopping or not process.is_alive():
+                    self._call(self._fail_all, "the live-recognition process died", process)
                     return
                 continue
             except (EOFError, OSError):
@@ -205,7 +219,13 @@ class StreamWorker:
         else:
             self._failed[stream_id] = str(value)
 
-    def _fail_all(self, reason: str) -> None:
-        for stream_id, future in list(self._waiting.items()):
-            if not future.done():
+    def _fail_all(self, reason: str, process: Any) -> None:
+        """Every recognition ``process`` held fails (at once, or at its ``finish``)."""
+        for stream_id, holder in list(self._opened.items()):
+            if holder is not process:
+                continue
+            future = self._waiting.get(stream_id)
+            if future is not None and not future.done():
                 future.set_exception(StreamFailed(f"stream {stream_id}: {reason}"))
+            else:
+                self._failed[stream_id] = reason

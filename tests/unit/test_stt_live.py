@@ -8,7 +8,7 @@ import random
 import pytest
 
 from hotline.stt.errors import SttError
-from hotline.stt.live import CHUNK_BYTES, PROBE_BYTES, _Fed, find_lead, first_sound
+from hotline.stt.live import CHUNK_BYTES, PROBE_BYTES, _Check, _Fed, find_lead, first_sound
 
 
 def noise(n_bytes: int, seed: int = 1) -> bytes:
@@ -66,3 +66,25 @@ def test_what_was_fed_matches_the_file_or_a_file_trimmed_at_its_end() -> None:
     changed = bytearray(audio)
     changed[CHUNK_BYTES + 5] ^= 1
     assert not fed.matches(bytes(changed))  # one sample differs
+
+
+def test_the_stream_is_compared_with_the_file_and_where_it_lost_audio_is_named() -> None:
+    recording = bytes(600) + noise(20000)
+    check = _Check()
+    check.stream += noise(1000, seed=4) + recording[:9000] + recording[9320:]  # 20 ms lost
+    check.align(bytearray(recording[:6000]))
+    assert check.lead == 1000
+    check.compare(recording[:8000])
+    assert check.agreed == 8000 and check.diverged_at is None
+    check.compare(recording)
+    assert check.diverged_at == 9000
+
+
+def test_given_a_stream_without_the_recording_then_only_the_check_says_so() -> None:
+    check = _Check()
+    check.stream += noise(40000, seed=5)
+    check.align(bytearray(bytes(600) + noise(20000)))
+    assert check.lead is None and check.diverged_at is None  # not found yet: no verdict
+    check.stream += noise(16000 * 31, seed=6)
+    check.align(bytearray(bytes(600) + noise(20000)))
+    assert check.diverged_at == 0 and "not in the stream" in (check.problem or "")
