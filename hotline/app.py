@@ -37,9 +37,11 @@ from hotline.ivr.loader import load_flows
 from hotline.ivr.runner import FlowRunner
 from hotline.knowledge.models import KnowledgeArticle
 from hotline.knowledge.service import load_seed
+from hotline.monitoring.service import Monitor
 from hotline.outbound.plugin import Outbound
 from hotline.prompts.sounds import build_zh_sounds
 from hotline.prompts.store import PromptStore
+from hotline.retention.job import RetentionJob
 from hotline.seats.ami import AmiQueueMembers
 from hotline.seats.events import SeatEvents
 from hotline.seats.pop import PopBoard
@@ -156,6 +158,13 @@ class Hotline:
                                        ami=self.ami, store=self.store, prompts=self.prompts,
                                        runner=self.runner, rules=self.rules)
         self.agi.add_route("outbound", self.outbound.flows.handle)
+        # Supervisors listen in on live calls (ChanSpy, AMI Originate to their phone).
+        self.monitor = Monitor(ami=self.ami, engine=self.engine, clock=self.clock,
+                               settings=settings.monitoring)
+        self.retention = RetentionJob(engine=self.engine, clock=self.clock,
+                                      settings=settings.retention,
+                                      recordings_root=settings.recordings_dir,
+                                      exports_dir=settings.exports_dir)
         self.admin_password: str | None = None  # set once, on the very first start
 
     async def start(self) -> None:
@@ -173,12 +182,16 @@ class Hotline:
         await self.stt.start()
         await self.live.start()
         await self.outbound.start()
+        await self.monitor.start()
+        await self.retention.start()
 
     def _prepare_drafts(self) -> None:
         with session_scope(self.engine) as session:
             self.drafts.prepare(session)
 
     async def stop(self) -> None:
+        await self.retention.stop()
+        await self.monitor.stop()
         await self.outbound.stop()
         await self.lights.stop()
         await self.ami.stop()
@@ -207,6 +220,7 @@ class Hotline:
             "stt": {**self.stt.status(), "drafts": self.drafts.status(),
                     "live": self.live.status()},
             "outbound": self.outbound.status(),
+            "retention": self.retention.status(),
         }
 
 
@@ -226,6 +240,8 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None)
     app = FastAPI(title="hotline", lifespan=lifespan)
     app.state.hotline = hotline
     app.state.agent_caller = hotline.outbound.agent_caller  # click-to-call (hotline.outbound.http)
+    app.state.monitor = hotline.monitor  # /supervisor/monitor (hotline.web.pages.monitoring)
+    app.state.retention = hotline.retention  # /supervisor/retention
     include_api(app, engine=hotline.engine, settings=settings, clock=hotline.clock,
                 signal=hotline.ticket_signal, rules=hotline.rules)
     staff = Depends(require_roles(Role.operator, Role.supervisor, Role.callback_agent,

@@ -12,6 +12,7 @@ from pathlib import Path
 from hotline.config import Settings, load_settings
 from hotline.errors import HotlineError
 from hotline.intake.cli import add_intake_parsers
+from hotline.retention.cli import add_retention_parser
 from hotline.stt.cli import add_stt_parsers
 from hotline.users.cli import add_users_parser
 
@@ -218,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_users_parser(sub)
     add_stt_parsers(sub)
     add_intake_parsers(sub)
+    add_retention_parser(sub)
 
     calls = sub.add_parser("calls", help="call records")
     calls.add_argument("calls_action", choices=["list"])

@@ -27,7 +27,9 @@ from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hotline.errors import SettingsError
+from hotline.monitoring.settings import MonitoringSettings
 from hotline.outbound.settings import OutboundSettings
+from hotline.retention.settings import RetentionSettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -225,6 +227,8 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     stt: SttSettings = Field(default_factory=SttSettings)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @model_validator(mode="after")
     def _check_secret(self) -> Settings:
@@ -258,6 +262,11 @@ class Settings(BaseSettings):
     def attachments_dir(self) -> Path:
         """Replies' photos and documents: outside ``web/``, served only through a role check."""
         return self.web.attachments_dir or self.var_dir / "attachments"
+
+    @property
+    def exports_dir(self) -> Path:
+        """Exported files (kept ``retention.export_days``)."""
+        return self.retention.exports_dir or self.var_dir / "exports"
 
     @property
     def flows_dir(self) -> Path:

@@ -1,7 +1,10 @@
 """The audit log table (SQLModel). Times are aware, in UTC.
 
 One row per access: ``action`` is ``play`` (the audio fetched from its first byte, the way a
-player starts) or ``download``. The recording is named by id and path, without a foreign key:
+player starts) or ``download``; one row per monitoring session of a live call (``listen``,
+``whisper``, ``barge``: ``at`` its start, ``ended_at`` its end, ``detail`` the phone and how
+the originate went); one row per retention clean-up (``retention``: counts and bytes deleted in
+``detail``). The recording is named by id and path, without a foreign key:
 the entry must outlive the recording when retention deletes it.
 """
 
@@ -9,13 +12,19 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 
 class AuditAction(enum.StrEnum):
     PLAY = "play"  # 播放
     DOWNLOAD = "download"  # 下载
+    LISTEN = "listen"  # 监听
+    WHISPER = "whisper"  # 耳语 (the agent hears the supervisor, the caller does not)
+    BARGE = "barge"  # 强插 (both hear the supervisor)
+    RETENTION = "retention"  # 过期清理
 
 
 class AuditEntry(SQLModel, table=True):
@@ -30,3 +39,5 @@ class AuditEntry(SQLModel, table=True):
     call_uniqueid: str = Field(default="", max_length=64)
     path: str = Field(default="", max_length=512)
     client: str = Field(default="", max_length=64)  # the address the request came from
+    ended_at: datetime | None = None  # monitoring sessions: when it ended
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

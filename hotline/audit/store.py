@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -25,10 +26,38 @@ def record(*, session: Session, at: datetime, actor: str, role: str, action: Aud
     return entry
 
 
+def record_event(*, session: Session, at: datetime, actor: str, role: str,
+                 action: AuditAction, call_uniqueid: str = "", client: str = "",
+                 detail: dict[str, Any] | None = None) -> AuditEntry:
+    """An entry not about a recording: a monitoring session, a retention clean-up."""
+    entry = AuditEntry(at=at, actor=actor[:64], role=role, action=action.value,
+                       call_uniqueid=call_uniqueid[:64], client=client[:64], detail=detail)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def close_event(*, session: Session, entry_id: int, ended_at: datetime,
+                detail: dict[str, Any] | None = None) -> AuditEntry | None:
+    """Set the end of a session entry once (a later call keeps the first end)."""
+    entry = session.get(AuditEntry, entry_id)
+    if entry is None or entry.ended_at is not None:
+        return entry
+    entry.ended_at = ended_at
+    if detail:
+        entry.detail = {**(entry.detail or {}), **detail}
+    session.add(entry)
+    session.flush()
+    return entry
+
+
 def latest(*, session: Session, limit: int = 100, actor: str | None = None,
-           recording_id: int | None = None) -> list[AuditEntry]:
+           recording_id: int | None = None,
+           actions: list[AuditAction] | None = None) -> list[AuditEntry]:
     """Newest first."""
     statement = select(AuditEntry)
+    if actions:
+        statement = statement.where(col(AuditEntry.action).in_([a.value for a in actions]))
     if actor:
         statement = statement.where(col(AuditEntry.actor) == actor)
     if recording_id is not None:

@@ -13,6 +13,8 @@
                                        extension requests, the overdue (red) list
     supervisor.py    /supervisor/recordings, /supervisor/audit: recordings with the
                                        transcript, plays and downloads in the audit log
+    monitoring.py    /supervisor/monitor: listen, whisper, barge on live calls (ChanSpy)
+    retention.py     /supervisor/retention: retention periods, the clean-up shown and run
 
 ``include_pages`` installs them on the app ``include_api`` built (it needs its WebContext);
 the seat pages need the ``SeatConsole`` (pop board, queue members) from ``hotline.app``, the
@@ -28,6 +30,8 @@ from fastapi import FastAPI
 from hotline.web.pages import (
     callback,
     login,
+    monitoring,
+    retention,
     seat,
     seat_ticket,
     supervisor,
@@ -59,6 +63,10 @@ def include_pages(app: FastAPI, *, web_dir: Path, seats: SeatConsole | None = No
         app.state.unit_console = units
         app.include_router(unit.router)
     app.include_router(supervisor_review.router)
+    if getattr(app.state, "monitor", None) is not None:  # hotline.app sets it
+        app.include_router(monitoring.router)
+    if getattr(app.state, "retention", None) is not None:
+        app.include_router(retention.router)
     if recordings is not None:
         app.state.recordings_console = recordings
         app.include_router(supervisor.router)

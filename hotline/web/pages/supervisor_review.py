@@ -39,6 +39,7 @@ from hotline.users.models import Role, User
 from hotline.web.deps import Now, SessionDep
 from hotline.web.errors import status_for
 from hotline.web.pages.common import page_user, render
+from hotline.web.pages.supervisor_charts import workspace_charts
 
 router = APIRouter(include_in_schema=False)
 Supervisor = Annotated[User, Depends(page_user(Role.supervisor))]
@@ -92,6 +93,7 @@ def wall(session: Session, now: datetime) -> dict[str, Any]:
 def workspace(request: Request, session: SessionDep, user: Supervisor,
               now: Now) -> HTMLResponse:
     return render(request, "supervisor/workspace.html", user=user, wall=wall(session, now),
+                  charts=workspace_charts(session=session, now=now),
                   **review_context(session, now))
 
 

@@ -1,0 +1,1 @@
+"""Retention: how long call records, recordings and exports are kept, and the clean-up."""

@@ -1,0 +1,104 @@
+"""Small bar charts drawn on the server as SVG: no script, no library, readable without CSS.
+
+    svg = bar_chart([Bar("08", 3), Bar("09", 7)], title="今日每小时来电")
+    svg = stacked_bars([StackedBar("市城管局", [Segment("red", 2), Segment("green", 5)])],
+                       title="各单位工单灯色")
+
+Bar lengths are proportional to the values (the longest bar fills the plot); every bar has a
+``<title>`` with its label and value, and ``data-value`` for tests and tools. Labels are
+escaped. The result is markup to place in a page as is (``Markup``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from markupsafe import Markup
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Segment:
+    kind: str  # a CSS-safe name: the segment gets class "seg-<kind>"
+    value: int
+
+
+@dataclass(frozen=True)
+class StackedBar:
+    label: str
+    segments: list[Segment]
+
+    @property
+    def total(self) -> int:
+        return sum(s.value for s in self.segments)
+
+
+COLORS = {"red": "#d9363e", "yellow": "#e8a317", "green": "#2e9d5b", "bar": "#3b6fb6"}
+
+
+def _n(x: float) -> str:
+    return f"{x:.1f}".rstrip("0").rstrip(".")
+
+
+def bar_chart(bars: list[Bar], *, title: str, width: int = 480, height: int = 140) -> Markup:
+    """Vertical bars, a label under each; the tallest reaches the top of the plot."""
+    top, bottom = 14, 16
+    plot = height - top - bottom
+    peak = max((b.value for b in bars), default=0)
+    step = width / max(len(bars), 1)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+             f"<title>{escape(title)}</title>"]
+    for i, bar in enumerate(bars):
+        h = plot * bar.value / peak if peak else 0.0
+        x = i * step + step * 0.15
+        y = top + plot - h
+        w = step * 0.7
+        label = escape(bar.label)
+        parts.append(
+            f'<rect class="bar" x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" '
+            f'fill="{COLORS["bar"]}" data-label="{label}" data-value="{bar.value}">'
+            f"<title>{label}: {bar.value}</title></rect>")
+        if bar.value:
+            parts.append(f'<text x="{_n(x + w / 2)}" y="{_n(y - 2)}" font-size="9" '
+                         f'text-anchor="middle">{bar.value}</text>')
+        parts.append(f'<text x="{_n(x + w / 2)}" y="{height - 4}" font-size="9" '
+                     f'text-anchor="middle">{label}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def stacked_bars(rows: list[StackedBar], *, title: str, width: int = 480,
+                 row_height: int = 18, label_width: int = 110) -> Markup:
+    """Horizontal stacked bars, one row per label; the largest total fills the plot."""
+    plot = width - label_width - 30
+    peak = max((r.total for r in rows), default=0)
+    height = max(len(rows), 1) * row_height + 4
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+             f"<title>{escape(title)}</title>"]
+    for i, row in enumerate(rows):
+        y = 2 + i * row_height
+        label = escape(row.label)
+        parts.append(f'<text x="{label_width - 4}" y="{y + row_height * 0.7:.1f}" '
+                     f'font-size="11" text-anchor="end">{label}</text>')
+        x = float(label_width)
+        for seg in row.segments:
+            w = plot * seg.value / peak if peak else 0.0
+            kind = escape(seg.kind)
+            parts.append(
+                f'<rect class="seg seg-{kind}" x="{_n(x)}" y="{y + 2}" width="{_n(w)}" '
+                f'height="{row_height - 4}" fill="{COLORS.get(seg.kind, COLORS["bar"])}" '
+                f'data-label="{label}" data-kind="{kind}" data-value="{seg.value}">'
+                f"<title>{label} {kind}: {seg.value}</title></rect>")
+            x += w
+        parts.append(f'<text x="{_n(x + 4)}" y="{y + row_height * 0.7:.1f}" '
+                     f'font-size="10">{row.total}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
