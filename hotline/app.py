@@ -38,6 +38,7 @@ from hotline.ivr.runner import FlowRunner
 from hotline.knowledge.models import KnowledgeArticle
 from hotline.knowledge.service import load_seed
 from hotline.monitoring.service import Monitor
+from hotline.outbound.ami import DialerEvents
 from hotline.outbound.plugin import Outbound
 from hotline.prompts.sounds import build_zh_sounds
 from hotline.prompts.store import PromptStore
@@ -158,6 +159,7 @@ class Hotline:
                                        ami=self.ami, store=self.store, prompts=self.prompts,
                                        runner=self.runner, rules=self.rules)
         self.agi.add_route("outbound", self.outbound.flows.handle)
+        self.ami.handler = DialerEvents(inner=self.ami.handler, dialer=self.outbound.dialer)
         # Supervisors listen in on live calls (ChanSpy, AMI Originate to their phone).
         self.monitor = Monitor(ami=self.ami, engine=self.engine, clock=self.clock,
                                settings=settings.monitoring)

@@ -113,60 +113,21 @@ class AgentCaller:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def originate(self, call: AgentCall) -> dict[str, Any]:
-        s = self.settings
-        citizen = s.dial.format(number=call.phone, trunk="default")
-        return {
-            "Action": "Originate", "Channel": call.agent_phone, "Context": s.agent_context,
-            "Exten": "s", "Priority": "1", "CallerID": f'"回拨 {call.ticket}" <{call.phone}>',
-            "Timeout": str(s.ring_seconds * 1000), "Async": "true", "ChannelId": call.uniqueid,
-            "Variable": ",".join([f"HOTLINE_DIAL={citizen}", f"HOTLINE_TICKET={call.ticket}",
-                                  f"HOTLINE_AGENT_REC={call.recording}",
-                                  f"HOTLINE_RING={s.ring_seconds}"]),
-        }
+        return bridge_action(self.settings, agent=call.agent_phone, uid=call.uniqueid,
+                             phone=call.phone, caller_id=f'"回拨 {call.ticket}" <{call.phone}>',
+                             recording=call.recording, ticket=call.ticket)
 
     async def run(self, call: AgentCall) -> None:
         outcome, detail = Outcome.FAILED, dict[str, str]()
         try:
-            outcome, detail = await self._place(call)
+            outcome, detail = await bridge(self.ami, self.settings, self.originate(call),
+                                           poll_seconds=self.poll_seconds)
         except asyncio.CancelledError:
             raise  # stopping: the attempt stays running and the next start ends it
         except Exception as exc:
             log.exception("agent call %s failed", call.uniqueid)
             detail = {"error": f"{type(exc).__name__}: {exc}"}
         await asyncio.to_thread(self._record, call, outcome, detail)
-
-    async def _place(self, call: AgentCall) -> tuple[Outcome, dict[str, str]]:
-        s = self.settings
-        try:
-            answer = await self.ami.send(self.originate(call), timeout=s.ring_seconds + 15,
-                                         as_list=True)
-        except (AmiUnavailable, AmiActionFailed) as exc:
-            return Outcome.FAILED, {"error": str(exc)}
-        messages = answer if isinstance(answer, list) else [answer]
-        agent_leg = reached(messages)
-        if agent_leg is not Outcome.ANSWERED:
-            return agent_leg, {"agent_leg": agent_leg.value}
-        channel = next((str(m.get("Channel", "")) for m in messages
-                        if m.get("Event") == "OriginateResponse"), "")
-        dial_status = await self._until_gone(channel)
-        citizen = {"ANSWER": Outcome.ANSWERED, "BUSY": Outcome.BUSY,
-                   "NOANSWER": Outcome.NO_ANSWER}.get(dial_status, Outcome.FAILED)
-        return citizen, {"agent_leg": "answered", "dial_status": dial_status}
-
-    async def _until_gone(self, channel: str) -> str:
-        """The last ``DIALSTATUS`` of the agent's channel, asked until the channel is gone."""
-        status = ""
-        deadline = asyncio.get_running_loop().time() + self.settings.max_call_seconds * 12
-        while channel and asyncio.get_running_loop().time() < deadline:
-            try:
-                answer = await self.ami.send({"Action": "Getvar", "Channel": channel,
-                                              "Variable": "DIALSTATUS"})
-            except AmiActionFailed:
-                return status  # no such channel: the call is over
-            value = str((answer[0] if isinstance(answer, list) else answer).get("Value") or "")
-            status = value or status
-            await asyncio.sleep(self.poll_seconds)
-        return status
 
     def _record(self, call: AgentCall, outcome: Outcome, detail: dict[str, str]) -> None:
         with session_scope(self.engine) as session:
@@ -175,3 +136,57 @@ class AgentCaller:
                 return
             record_agent_end(session=session, attempt=attempt, outcome=outcome, detail=detail,
                              now=self.clock(), policy=self.policy)
+
+
+def bridge_action(settings: OutboundSettings, *, agent: str, uid: str, phone: str,
+                  caller_id: str, recording: str, ticket: str = "") -> dict[str, Any]:
+    """Originate ``agent`` (a dial string) into the bridging context, which records the call
+    into ``recording`` (relative to the recordings folder) and dials ``phone``."""
+    citizen = settings.dial.format(number=phone, trunk="default")
+    return {
+        "Action": "Originate", "Channel": agent, "Context": settings.agent_context,
+        "Exten": "s", "Priority": "1", "CallerID": caller_id,
+        "Timeout": str(settings.ring_seconds * 1000), "Async": "true", "ChannelId": uid,
+        "Variable": ",".join([f"HOTLINE_DIAL={citizen}", f"HOTLINE_TICKET={ticket}",
+                              f"HOTLINE_AGENT_REC={recording}",
+                              f"HOTLINE_RING={settings.ring_seconds}"]),
+    }
+
+
+async def bridge(ami: AmiSender, settings: OutboundSettings, action: dict[str, Any], *,
+                 poll_seconds: float = 1.0) -> tuple[Outcome, dict[str, str]]:
+    """Send ``bridge_action``'s Originate and follow the call to its end: the agent's leg not
+    answered is its outcome; else the dial to the citizen (``DIALSTATUS``) is."""
+    try:
+        answer = await ami.send(action, timeout=settings.ring_seconds + 15, as_list=True)
+    except (AmiUnavailable, AmiActionFailed) as exc:
+        return Outcome.FAILED, {"error": str(exc)}
+    messages = answer if isinstance(answer, list) else [answer]
+    agent_leg = reached(messages)
+    if agent_leg is not Outcome.ANSWERED:
+        return agent_leg, {"agent_leg": agent_leg.value}
+    channel = next((str(m.get("Channel", "")) for m in messages
+                    if m.get("Event") == "OriginateResponse"), "")
+    dial_status = await _until_gone(ami, channel, poll_seconds=poll_seconds,
+                                    limit=settings.max_call_seconds * 12)
+    citizen = {"ANSWER": Outcome.ANSWERED, "BUSY": Outcome.BUSY,
+               "NOANSWER": Outcome.NO_ANSWER}.get(dial_status, Outcome.FAILED)
+    return citizen, {"agent_leg": "answered", "dial_status": dial_status}
+
+
+async def _until_gone(ami: AmiSender, channel: str, *, poll_seconds: float, limit: float
+                      ) -> str:
+    """The last ``DIALSTATUS`` of ``channel``, asked until the channel is gone."""
+    status = ""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while channel and loop.time() < deadline:
+        try:
+            answer = await ami.send({"Action": "Getvar", "Channel": channel,
+                                     "Variable": "DIALSTATUS"})
+        except AmiActionFailed:
+            return status  # no such channel: the call is over
+        value = str((answer[0] if isinstance(answer, list) else answer).get("Value") or "")
+        status = value or status
+        await asyncio.sleep(poll_seconds)
+    return status

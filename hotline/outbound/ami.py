@@ -5,6 +5,8 @@ The originated channel gets the id ``hotline-ob-<attempt id>`` (``ChannelId``), 
 connection of that call says which attempt it is. ``Async: true`` makes Originate answer only
 once the call was answered or failed (``OriginateResponse``, whose ``Reason`` is Asterisk's
 control frame: 4 answered, 5 busy, 3 rang without answer, 8 congestion, 1 hung up, 0 failed).
+A phone that refuses with 486 Busy Here gives Reason 0 through PJSIP: the channel's ``Hangup``
+event (cause 17 user busy, 18/19 no answer), passed on by ``DialerEvents``, then tells.
 
     dialer = AmiDialer(ami=ami, settings=settings.outbound)
     report = await dialer.place(placed_call)     # CallReport(Outcome.ANSWERED, key="1", …)
@@ -30,6 +32,9 @@ CHANNEL_PREFIX = "hotline-ob-"
 # Originate's Reason (Asterisk control frames) -> how the attempt ended.
 REASONS = {"4": Outcome.ANSWERED, "5": Outcome.BUSY, "3": Outcome.NO_ANSWER,
            "1": Outcome.NO_ANSWER, "8": Outcome.FAILED, "0": Outcome.FAILED}
+# Hangup causes (Q.850) of a failed dial that say more than Originate's Reason.
+CAUSES = {"17": Outcome.BUSY, "18": Outcome.NO_ANSWER, "19": Outcome.NO_ANSWER}
+CAUSE_WAIT_SECONDS = 2.0  # the Hangup event may be handled just after OriginateResponse
 # Nodes of the outbound flows whose passing says what the person keyed.
 RESULT_NODES = {"satisfied": "1", "basically_satisfied": "2", "unsatisfied": "3",
                 "acknowledged": "1"}
@@ -101,6 +106,22 @@ class AmiDialer:
     def __init__(self, *, ami: AmiSender, settings: OutboundSettings, tz: ZoneInfo) -> None:
         self.ami, self.settings, self.tz = ami, settings, tz
         self._calls: dict[int, tuple[PlacedCall, asyncio.Future[FlowEnd]]] = {}
+        self._hangups: dict[str, asyncio.Future[str]] = {}
+
+    # AMI events (``DialerEvents``) -------------------------------------------------------
+    def on_hangup(self, event: dict[str, str]) -> None:
+        waiting = self._hangups.get(event.get("Uniqueid", ""))
+        if waiting is not None and not waiting.done():
+            waiting.set_result(event.get("Cause", ""))
+
+    async def _cause(self, uid: str) -> str:
+        waiting = self._hangups.get(uid)
+        if waiting is None:
+            return ""
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiting), CAUSE_WAIT_SECONDS)
+        except TimeoutError:
+            return ""
 
     # what the flow handler asks ----------------------------------------------------------
     def values_for(self, uniqueid: str) -> dict[str, str] | None:
@@ -121,6 +142,7 @@ class AmiDialer:
         flow = s.survey_flow if call.purpose is Purpose.SURVEY else s.reminder_flow
         ended: asyncio.Future[FlowEnd] = asyncio.get_running_loop().create_future()
         self._calls[call.attempt_id] = (call, ended)
+        self._hangups[uid] = asyncio.get_running_loop().create_future()
         action = {
             "Action": "Originate", "Channel": s.dial.format(number=call.phone, trunk=call.trunk),
             "Context": s.context, "Exten": flow, "Priority": "1", "CallerID": s.caller_id,
@@ -132,8 +154,13 @@ class AmiDialer:
             messages = answer if isinstance(answer, list) else [answer]
             outcome = reached(messages)
             if outcome is not Outcome.ANSWERED:
-                return CallReport(outcome, uniqueid=uid,
-                                  detail={"flow": flow, "reason": originate_reason(messages)})
+                reason = originate_reason(messages)
+                detail = {"flow": flow, "reason": reason}
+                if reason in ("0", "1"):  # no control frame: the hang-up cause says more
+                    cause = await self._cause(uid)
+                    outcome = CAUSES.get(cause, outcome)
+                    detail["cause"] = cause
+                return CallReport(outcome, uniqueid=uid, detail=detail)
             try:
                 end = await asyncio.wait_for(asyncio.shield(ended), s.max_call_seconds)
             except TimeoutError:
@@ -145,3 +172,20 @@ class AmiDialer:
             return CallReport(Outcome.FAILED, uniqueid=uid, detail={"error": str(exc)})
         finally:
             self._calls.pop(call.attempt_id, None)
+            self._hangups.pop(uid, None)
+
+
+class DialerEvents:
+    """An AMI event handler that passes every event on to ``inner`` and channel hang-ups to
+    the dialer (``AmiController(handler=...)``; set after the dialer is built)."""
+
+    def __init__(self, *, inner: Any, dialer: AmiDialer) -> None:
+        self.inner, self.dialer = inner, dialer
+
+    async def on_connected(self, controller: Any) -> None:
+        await self.inner.on_connected(controller)
+
+    async def on_event(self, event: dict[str, str]) -> None:
+        if event.get("Event") == "Hangup":
+            self.dialer.on_hangup(event)
+        await self.inner.on_event(event)

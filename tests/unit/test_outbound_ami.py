@@ -14,7 +14,7 @@ import pytest
 
 from hotline.errors import AmiUnavailable
 from hotline.outbound.agi import fill
-from hotline.outbound.ami import AmiDialer, FlowEnd, attempt_of, channel_id
+from hotline.outbound.ami import AmiDialer, DialerEvents, FlowEnd, attempt_of, channel_id
 from hotline.outbound.ports import PlacedCall
 from hotline.outbound.rules import Outcome, Purpose
 from hotline.outbound.settings import OutboundSettings
@@ -116,3 +116,45 @@ def test_given_prompt_text_then_placeholders_are_filled_and_unknown_ones_left_ou
         "工单1 2，期限3月")
     assert attempt_of("hotline-ob-12") == 12
     assert attempt_of("1700000000.12") is None
+
+
+class RefusingAsterisk(FakeAsterisk):
+    """A phone that answers 486 Busy Here: PJSIP gives Reason 0, and the channel's Hangup
+    event (cause 17) reaches the dialer through ``DialerEvents``, here just after."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__("0")
+        self.cause = cause
+        self.events: DialerEvents | None = None
+
+    async def send(self, action: dict[str, Any], *, timeout: float | None = None,
+                   as_list: bool | None = None) -> Any:
+        answer = await super().send(action, timeout=timeout, as_list=as_list)
+        assert self.events is not None
+        asyncio.get_running_loop().call_soon(asyncio.ensure_future, self.events.on_event(
+            {"Event": "Hangup", "Uniqueid": action["ChannelId"], "Cause": self.cause}))
+        return answer
+
+
+class Inner:
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def on_connected(self, controller: Any) -> None: ...
+
+    async def on_event(self, event: dict[str, str]) -> None:
+        self.seen.append(event["Event"])
+
+
+@pytest.mark.parametrize(("cause", "outcome"), [
+    ("17", Outcome.BUSY), ("19", Outcome.NO_ANSWER), ("21", Outcome.FAILED),
+])
+def test_given_reason_0_then_the_hangup_cause_decides(cause, outcome):
+    ami = RefusingAsterisk(cause)
+    the_dialer = dialer(ami)
+    inner = Inner()
+    ami.events = DialerEvents(inner=inner, dialer=the_dialer)
+    report = asyncio.run(the_dialer.place(CALL))
+    assert report.reached is outcome
+    assert (report.detail["reason"], report.detail["cause"]) == ("0", cause)
+    assert inner.seen == ["Hangup"]  # every event still reaches the call records
