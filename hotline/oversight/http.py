@@ -5,6 +5,8 @@
     GET /api/oversight/units.xlsx?...                                the same as XLSX
     GET /api/oversight/units/{unit}/tickets?measure=&part=&...       the tickets behind one
     GET /api/oversight/calls?period=day&day=2026-11-23               call rates
+    GET /api/oversight/analyses?period=week&compare=previous&...     frequent, hot, repeats
+    POST /api/oversight/warnings?period=week&...                     tell the early warnings
 
 ``period`` is day, week, month or custom (then ``until``, inclusive), in the center's time;
 numbers are judged as of now (``definitions.py`` says what counts).
@@ -13,12 +15,14 @@ numbers are judged as of now (``definitions.py`` says what counts).
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from hotline.oversight.alerts import send_warnings
+from hotline.oversight.analyses import Analysis, Compare, analyse
 from hotline.oversight.calls import call_rates
 from hotline.oversight.definitions import (
     Deduction,
@@ -32,6 +36,8 @@ from hotline.oversight.definitions import (
 )
 from hotline.oversight.export import csv_text, ranking_table, rate_value, xlsx_bytes
 from hotline.oversight.queries import Measure, Part, tickets_behind, unit_rates
+from hotline.oversight.trends import AnalysisRules
+from hotline.tickets.http import announce_change
 from hotline.tickets.units import unit_ids
 from hotline.users.models import Role, User
 from hotline.web.deps import CENTER_TZ, Now, SessionDep, require_roles
@@ -113,3 +119,56 @@ def calls(session: SessionDep, _: Supervisor, p: PeriodDep) -> dict[str, Any]:
             "average_wait_seconds": c.average_wait_seconds,
             "average_talk_seconds": c.average_talk_seconds,
             "direct_answer": _rate(c.direct_answer), "missing": list(c.missing)}
+
+
+def chosen_rules(
+    hot_ratio: Annotated[float, Query(gt=1)] = 2.0,
+    hot_minimum: Annotated[int, Query(ge=1)] = 5,
+    repeat_days: Annotated[int, Query(ge=1, le=366)] = 7,
+    repeat_minimum: Annotated[int, Query(ge=2)] = 2,
+    alert_hot: Annotated[int, Query(ge=1)] = 10,
+    alert_repeat: Annotated[int, Query(ge=2)] = 3,
+) -> AnalysisRules:
+    return AnalysisRules(hot_ratio=hot_ratio, hot_minimum=hot_minimum,
+                         repeat_window=timedelta(days=repeat_days),
+                         repeat_minimum=repeat_minimum, alert_hot=alert_hot,
+                         alert_repeat=alert_repeat)
+
+
+RulesDep = Annotated[AnalysisRules, Depends(chosen_rules)]
+
+
+def analysis_json(a: Analysis) -> dict[str, Any]:
+    def hot(rows: Any) -> list[dict[str, Any]]:
+        return [{"key": r.key, "now": r.now, "before": r.before, "ratio": r.ratio}
+                for r in rows]
+
+    return {
+        "period": {"start": a.period.start, "end": a.period.end},
+        "earlier": {"start": a.earlier.start, "end": a.earlier.end}, "total": a.total,
+        "frequent": [{"code": m.code, "name": m.name, "count": m.count} for m in a.frequent],
+        "hot_matters": hot(a.hot_matters), "hot_terms": hot(a.hot_terms),
+        "repeats": [{"by": r.by, "key": r.key, "size": r.cluster.size,
+                     "tickets": [d.number for d in r.cluster.tickets]} for r in a.repeats],
+    }
+
+
+@router.get("/analyses", summary="Frequent matters, hot topics and repeat requests")
+def analyses(
+    session: SessionDep, _: Supervisor, p: PeriodDep, rules: RulesDep,
+    compare: Compare = Compare.PREVIOUS,
+) -> dict[str, Any]:
+    return analysis_json(analyse(session=session, period=p, rules=rules, compare=compare))
+
+
+@router.post("/warnings", summary="Tell the early warnings of the period not yet told")
+def warnings(
+    request: Request, session: SessionDep, _: Supervisor, p: PeriodDep, rules: RulesDep,
+    now: Now, compare: Compare = Compare.PREVIOUS,
+) -> dict[str, Any]:
+    found = analyse(session=session, period=p, rules=rules, compare=compare)
+    sent = send_warnings(session=session, analysis=found, now=now, rules=rules)
+    session.commit()
+    announce_change(request)
+    return {"sent": [{"action": w.action, "key": w.key, "number": w.number,
+                      "unit_ids": w.unit_ids, **w.payload} for w in sent]}
