@@ -183,7 +183,7 @@ def main() -> int:
                 messages.append(message)
                 live = controller.hotline.live.status()
                 print(f"  message {i + 1}/{args.count}: {message.audio_seconds:.1f} s, "
-                      f"hang-up to draft {message.latency:.2f} s (streamed so far "
+                      f"hang-up to draft {message.latency:.2f} s (so far: live "
                       f"{live['stored']}, fell back {live['fell_back']})", flush=True)
             live = controller.hotline.live.status()
     finally:
@@ -196,12 +196,13 @@ def main() -> int:
     mode = "batch job on the recording" if args.batch else "live (AudioSocket stream)"
     print()
     print("| path | messages | audio s (mean) | hang-up to draft p50 s | p95 s | max s "
-          "| streamed / fell back |")
+          "| live / stream lost audio / fell back |")
     print("|---|---|---|---|---|---|---|")
     print(f"| {mode} | {len(messages)} | "
           f"{statistics.mean(m.audio_seconds for m in messages):.1f} | "
           f"{percentile(latencies, 50):.2f} | {percentile(latencies, 95):.2f} | "
-          f"{max(latencies):.2f} | {live['stored']} / {live['fell_back']} |")
+          f"{max(latencies):.2f} | {live['stored']} / {live['repaired']} / "
+          f"{live['fell_back']} |")
     return 0
 
 

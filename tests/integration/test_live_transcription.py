@@ -3,13 +3,14 @@ while the caller leaves a message, Asterisk streams their audio to our AudioSock
 (a ChanSpy channel), the recogniser hears it as it comes, and the transcript and the draft are
 made from the stream when the message ends; the batch job never runs for the message.
 
-The criterion is equality: the streamed tokens (and word times) are exactly what the batch
-job makes of the recording. That holds because the stream is cut where the recording starts
-and fed in the same half-second chunks as ``transcribe_file`` reads, and the service checks
-the finished file against what it fed; with dither off the model is deterministic, so any
-difference would be a lost or extra sample, which is what this test is for. (A message ended
-by silence is the one case where the stream may hear more than the file: RECORD FILE trims
-the silence it waited for. These calls end with # or a hang-up.)
+The criterion is equality: the live tokens (and word times) are exactly what the batch job
+makes of the recording. That holds because the recogniser is fed the recording as Asterisk
+writes it, in the same half-second chunks as ``transcribe_file`` reads, while the AudioSocket
+stream runs (and is compared with it), and the service checks the closed file against what it
+fed; with dither off the model is deterministic, so any difference would be a lost or extra
+sample. (A message ended by silence is the one case where the recogniser may hear more than
+the file keeps: RECORD FILE trims the silence it waited for. These calls end with # or a
+hang-up.)
 """
 
 from __future__ import annotations
