@@ -31,11 +31,9 @@ from hotline.oversight.definitions import (
     Rate,
     UnitScore,
     period,
-    ranking,
-    score,
 )
 from hotline.oversight.export import csv_text, ranking_table, rate_value, xlsx_bytes
-from hotline.oversight.queries import Measure, Part, tickets_behind, unit_rates
+from hotline.oversight.queries import Measure, Part, ranked_units, tickets_behind
 from hotline.oversight.trends import AnalysisRules
 from hotline.tickets.http import announce_change
 from hotline.tickets.units import unit_ids
@@ -70,7 +68,7 @@ def _row(s: UnitScore) -> dict[str, Any]:
 
 
 def _ranked(session: SessionDep, p: Period, now: Any) -> list[UnitScore]:
-    return ranking(score(r) for r in unit_rates(session=session, period=p, as_of=now))
+    return ranked_units(session=session, period=p, as_of=now)
 
 
 @router.get("/units", summary="Rates, score and rank of every unit with work in the period")

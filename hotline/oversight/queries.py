@@ -27,6 +27,9 @@ from hotline.oversight.definitions import (
     Period,
     Rate,
     UnitRates,
+    UnitScore,
+    ranking,
+    score,
 )
 from hotline.oversight.models import OversightFact as F
 from hotline.tickets.lifecycle import Satisfaction
@@ -158,6 +161,14 @@ def unit_rates(
             },
         ))
     return sorted(out, key=lambda u: u.unit)
+
+
+def ranked_units(
+    *, session: Session, period: Period, as_of: datetime, rules: OversightRules = DEFAULT_RULES,
+) -> list[UnitScore]:
+    """``unit_rates`` scored and ranked: what the API, the exports and the reports show."""
+    rates = unit_rates(session=session, period=period, as_of=as_of, rules=rules)
+    return ranking(score(r, rules=rules) for r in rates)
 
 
 def _unit_names(session: Session, ids: set[int]) -> dict[int, str]:

@@ -15,6 +15,8 @@
                                        transcript, plays and downloads in the audit log
     monitoring.py    /supervisor/monitor: listen, whisper, barge on live calls (ChanSpy)
     retention.py     /supervisor/retention: retention periods, the clean-up shown and run
+    reports.py       /supervisor/reports: unit ranking, the three rates with their tickets,
+                                       call rates, analyses, CSV/XLSX downloads
 
 ``include_pages`` installs them on the app ``include_api`` built (it needs its WebContext);
 the seat pages need the ``SeatConsole`` (pop board, queue members) from ``hotline.app``, the
@@ -31,6 +33,7 @@ from hotline.web.pages import (
     callback,
     login,
     monitoring,
+    reports,
     retention,
     seat,
     seat_ticket,
@@ -63,6 +66,7 @@ def include_pages(app: FastAPI, *, web_dir: Path, seats: SeatConsole | None = No
         app.state.unit_console = units
         app.include_router(unit.router)
     app.include_router(supervisor_review.router)
+    app.include_router(reports.router)
     if getattr(app.state, "monitor", None) is not None:  # hotline.app sets it
         app.include_router(monitoring.router)
     if getattr(app.state, "retention", None) is not None:

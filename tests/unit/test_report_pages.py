@@ -1,0 +1,83 @@
+"""The report pages (/supervisor/reports) on the hand-counted fortnight of
+``test_oversight_rates`` (SQLite and PostgreSQL): the ranking with score and rates, each number
+linking to the tickets behind it, the downloads holding the page's numbers, the roles."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from html import unescape
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from hotline.web.pages import include_pages
+from tests.api import ApiWorld, make_world  # the engines: tests.api, a plugin of conftest
+from tests.oversight_world import CG, ZJ, Desk
+from tests.unit.test_oversight_rates import AS_OF, build
+
+REPO = Path(__file__).resolve().parents[2]
+QUERY = "period=custom&day=2026-11-23&until=2026-12-04"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ApiWorld]:
+    engine = request.getfixturevalue("sqlite_engine" if request.param == "sqlite"
+                                     else "pg_engine")
+    world = make_world(engine, tmp_path)
+    include_pages(world.app, web_dir=REPO / "web")
+    world.clock.now = AS_OF
+    try:
+        yield world
+    finally:
+        world.close()
+
+
+def rows_of(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<tr data-unit="([^"]+)">(.*?)</tr>', page, re.S))
+
+
+def test_given_the_fortnight_then_the_report_ranks_the_units_with_their_numbers(world):
+    t = build(Desk(world.engine))
+    page = world.client("supervisor").get(f"/supervisor/reports?{QUERY}")
+    assert page.status_code == 200, page.text
+    rows = rows_of(page.text)
+    assert list(rows) == [CG, ZJ]  # ranked: 城管 85, 住建 56
+    assert re.search(r'class="score">85.0<', rows[CG]) and re.search(r'class="score">56.0<',
+                                                                       rows[ZJ])
+    assert "60.0%" in rows[ZJ]  # 办结率 3/5
+    assert 'data-label="市城管局" data-kind="bar" data-value="85"' in page.text
+    # 住建's 办结率 denominator links to its five tickets.
+    link = re.search(r'data-measure="handling" data-part="denominator" href="([^"]+)">5<',
+                     rows[ZJ])
+    assert link is not None
+    listed = world.client("supervisor").get(unescape(link.group(1)))
+    assert listed.status_code == 200
+    numbers = re.findall(r'<tr class="ticket" data-number="([^"]+)"', listed.text)
+    desk = Desk(world.engine)
+    assert len(numbers) == 5 and {desk.number(t["I"]), desk.number(t["J"])} <= set(numbers)
+
+
+def test_given_the_report_then_its_downloads_hold_the_numbers_shown(world):
+    build(Desk(world.engine))
+    client = world.client("supervisor")
+    page = client.get(f"/supervisor/reports?{QUERY}").text
+    scores = {u: float(re.search(r'class="score">([\d.]+)<', row).group(1))  # type: ignore
+              for u, row in rows_of(page).items()}
+    xlsx_link = re.search(r'id="download-xlsx" href="([^"]+)"', page)
+    csv_link = re.search(r'id="download-csv" href="([^"]+)"', page)
+    assert xlsx_link and csv_link
+    sheet = load_workbook(io.BytesIO(client.get(unescape(xlsx_link.group(1))).content)).active
+    header, *rows = list(sheet.iter_rows(values_only=True))
+    assert {r[header.index("unit")]: r[header.index("score")] for r in rows} == scores
+    assert client.get(unescape(csv_link.group(1))).status_code == 200
+
+
+def test_given_other_roles_then_the_reports_are_refused(world):
+    assert world.client("cg").get("/supervisor/reports").status_code == 403
+    assert world.client("operator").get("/supervisor/reports").status_code == 403
+    page = world.client("admin").get("/supervisor/reports?period=custom&day=2026-11-23")
+    assert page.status_code == 200  # a custom period without an end is the one day
+    assert "2026-11-23" in page.text
