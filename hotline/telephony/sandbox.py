@@ -191,6 +191,7 @@ class Sandbox:
                     (os.POSIX_SPAWN_OPEN, 1, str(self.log_file),
                      os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644),
                     (os.POSIX_SPAWN_DUP2, 1, 2),
+                    *[(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds()],
                 ],
                 setsid=True,
             )
@@ -284,6 +285,20 @@ class Sandbox:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def _inherited_fds() -> list[int]:
+    """Our open descriptors above 2 that a spawned program would inherit: e.g. the lock of
+    ``flock LOCK make test``, which a long-lived Asterisk would otherwise hold forever."""
+    fds = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            if fd > 2 and os.get_inheritable(fd):
+                fds.append(fd)
+        except OSError:  # the descriptor listdir itself used, closed by now
+            continue
+    return fds
 
 
 def ami_fully_booted(settings: Settings, *, timeout: float) -> bool:
