@@ -119,3 +119,33 @@ class OutboxCursor(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=32)
     cursor: int = 0
+
+
+class QueueCallbackStatus(enum.StrEnum):
+    PENDING = "pending"  # waits for its turn and a free seat
+    CALLING = "calling"  # a seat is being rung, then the caller
+    DONE = "done"  # the caller was reached
+    FAILED = "failed"  # attempts used up
+    CANCELLED = "cancelled"  # the caller got through by calling again
+
+
+class QueueCallback(SQLModel, table=True):
+    """A caller to call back from the queue (漏接回拨): one who asked for it while waiting
+    (IVR key 3, step outcome ``callback_requested``) or hung up waiting (``abandoned``). Its
+    place in line is ``joined_at``, when the call joined the queue."""
+
+    __tablename__ = "queue_callback"
+    __table_args__ = (Index("ix_queue_callback_due", "status", "joined_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_uniqueid: str = Field(max_length=64, unique=True)
+    phone: str = Field(max_length=32, index=True)
+    reason: str = Field(max_length=16)  # requested / abandoned
+    joined_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    status: str = Field(default=QueueCallbackStatus.PENDING, sa_type=String(16))
+    attempts: int = 0
+    seat: str | None = Field(default=None, max_length=64)  # the interface rung last
+    uniqueid: str | None = Field(default=None, max_length=64)  # our channel of the last try
+    outcome: str | None = Field(default=None, max_length=16)  # of the last try

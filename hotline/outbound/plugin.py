@@ -22,6 +22,7 @@ from hotline.config import Settings
 from hotline.outbound.agent_calls import AgentCaller
 from hotline.outbound.agi import OutboundFlowHandler
 from hotline.outbound.ami import AmiDialer, AmiSender
+from hotline.outbound.queue_callbacks import QueueCallbacks
 from hotline.outbound.rules import CallingHours, RetryPolicy, TrunkLimits
 from hotline.outbound.scheduler import OutboundScheduler
 from hotline.outbound.service import Policy
@@ -56,7 +57,10 @@ class Outbound:
     flows: OutboundFlowHandler
     scheduler: OutboundScheduler
     agent_caller: AgentCaller
+    queue_callbacks: QueueCallbacks
     enabled: bool
+    interval: float
+    queue_callbacks_on: bool
 
     @classmethod
     def build(cls, settings: Settings, *, engine: Engine, clock: Callable[[], datetime],
@@ -73,16 +77,24 @@ class Outbound:
                                       policy=policy, interval=s.interval_seconds)
         agent_caller = AgentCaller(ami=ami, engine=engine, clock=clock, settings=s,
                                    policy=policy)
+        queue_callbacks = QueueCallbacks(ami=ami, engine=engine, clock=clock, settings=s,
+                                         queue=settings.queue.name,
+                                         max_attempts=s.queue_callback_attempts)
         return cls(dialer=dialer, flows=flows, scheduler=scheduler, agent_caller=agent_caller,
-                   enabled=s.enabled)
+                   queue_callbacks=queue_callbacks, enabled=s.enabled,
+                   interval=s.interval_seconds, queue_callbacks_on=s.queue_callbacks)
 
     async def start(self) -> None:
         if self.enabled:
             await self.scheduler.start()
+            if self.queue_callbacks_on:
+                await self.queue_callbacks.start(self.interval)
 
     async def stop(self) -> None:
         await self.agent_caller.stop()
+        await self.queue_callbacks.stop()
         await self.scheduler.stop()
 
     def status(self) -> dict[str, object]:
-        return {"enabled": self.enabled, **self.scheduler.status()}
+        return {"enabled": self.enabled, **self.scheduler.status(),
+                "queue_callbacks": self.queue_callbacks.status()}

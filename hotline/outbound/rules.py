@@ -261,3 +261,27 @@ def escalate_at(reminded_at: datetime, *, calendar: WorkCalendar) -> datetime:
     """When a red ticket's reminder not yet acknowledged goes to the supervisors: one working
     day after the reminder was first due (``WorkCalendar.add_working_days``)."""
     return calendar.add_working_days(reminded_at, 1)
+
+
+# --- call-backs from the queue (漏接回拨) ---------------------------------------------------
+
+
+def callbacks_due(
+    pending: Iterable[tuple[int, datetime]], *, waiting_since: Iterable[datetime],
+    free_seats: int,
+) -> list[int]:
+    """Which queue call-backs (id, when the caller joined the queue) to place now.
+
+    A call-back keeps its caller's place in line: it goes only once no caller still waiting
+    joined the queue before it (never ahead of callers who waited longer), oldest first, and
+    at most one per free seat.
+
+        >>> t = datetime(2026, 11, 23, 9, 0)
+        >>> callbacks_due([(1, t), (2, t + timedelta(minutes=5))],
+        ...               waiting_since=[t + timedelta(minutes=2)], free_seats=2)
+        [1]
+    """
+    first_waiting = min(waiting_since, default=None)
+    turn = [(joined, cid) for cid, joined in pending
+            if first_waiting is None or joined < first_waiting]
+    return [cid for _, cid in sorted(turn)[:max(0, free_seats)]]

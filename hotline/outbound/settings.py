@@ -30,3 +30,7 @@ class OutboundSettings(BaseModel):
     # (user name -> dial string, e.g. {"cb": "PJSIP/seat3"}), and the bridging context.
     agent_phones: dict[str, str] = Field(default_factory=dict)
     agent_context: str = "hotline-agent-callback"
+    # Call-backs from the queue (漏接回拨): asked for with the IVR's key, or hung up waiting.
+    queue_callbacks: bool = True
+    queue_callback_attempts: int = Field(default=3, ge=1)
+    queue_callback_delay_seconds: float = Field(default=60.0, ge=0)  # after the call ended

@@ -559,5 +559,5 @@ def test_given_the_migrations_then_one_head_and_the_outbound_tables_are_as_the_m
     assert len(ScriptDirectory.from_config(alembic_config(engine)).get_heads()) == 1
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
-    ours = ("outbound", "do_not_call")
+    ours = ("outbound", "do_not_call", "queue_callback")
     assert [d for d in diff if any(name in repr(d) for name in ours)] == []

@@ -1,0 +1,186 @@
+"""Call-backs from the queue (漏接回拨), on SQLite and PostgreSQL: requests read from the call
+records (asked with key 3, or hung up waiting), cancelled when the caller got through later,
+placed in their place in line onto free seats only. Asterisk is in memory (``QueueStatus``,
+``Originate``, ``Getvar`` answered like Asterisk does); the rule is also checked alone."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from hotline.calls.models import Call, IvrStep
+from hotline.db import session_scope
+from hotline.errors import AmiActionFailed
+from hotline.outbound.models import QueueCallback
+from hotline.outbound.queue_callbacks import QueueCallbacks, queue_state
+from hotline.outbound.rules import callbacks_due
+from hotline.outbound.settings import OutboundSettings
+from tests.api import Clock
+from tests.pg import (  # noqa: F401 - fixtures
+    pg_engine,
+    postgres_server,
+    sqlite_engine,
+    sqlite_template,
+)
+
+CST = timezone(timedelta(hours=8))
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=CST)
+
+
+# --- the rule alone ------------------------------------------------------------------------
+
+times = st.integers(min_value=0, max_value=600).map(lambda s: T0 + timedelta(seconds=s))
+
+
+@given(pending=st.lists(times, max_size=8), waiting=st.lists(times, max_size=8),
+       free=st.integers(min_value=0, max_value=5))
+def test_a_call_back_never_goes_ahead_of_a_caller_who_waited_longer(pending, waiting, free):
+    requests = list(enumerate(pending))
+    due = callbacks_due(requests, waiting_since=waiting, free_seats=free)
+    assert len(due) <= free
+    joined = dict(requests)
+    for cid in due:
+        assert all(joined[cid] < w for w in waiting)  # everyone still waiting came later
+    skipped = [c for c, j in requests if c not in due and all(j < w for w in waiting)]
+    if skipped:  # a request left out for want of seats is never older than one placed
+        assert len(due) == free
+        assert all(joined[d] <= joined[c] for d in due for c in skipped)
+
+
+# --- stored, with Asterisk in memory ------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    value: Engine = request.getfixturevalue(
+        "pg_engine" if request.param == "postgresql" else "sqlite_engine")
+    return value
+
+
+def a_call(engine: Engine, uid: str, number: str, *, joined: datetime, outcome: str | None,
+           asked: bool = False, answered_by: str | None = None) -> None:
+    with session_scope(engine) as session:
+        session.add(Call(uniqueid=uid, caller_number=number, started_at=joined,
+                         queue_joined_at=joined, ended_at=joined + timedelta(minutes=1),
+                         queue_outcome=outcome, answered_by=answered_by))
+        if asked:
+            session.add(IvrStep(call_uniqueid=uid, seq=3, node="callback", kind="play",
+                                outcome="callback_requested", started_at=joined,
+                                ended_at=joined))
+
+
+class QueueAsterisk:
+    """``QueueStatus`` with the given members and waiting callers; each Originate answered
+    by the seat, the caller's leg ``dial_status``, the channel gone on the second Getvar."""
+
+    def __init__(self, *, free: list[str], busy: list[str], waiting: list[float],
+                 dial_status: str = "ANSWER") -> None:
+        self.free, self.busy, self.waiting, self.dial_status = free, busy, waiting, dial_status
+        self.sent: list[dict[str, Any]] = []
+        self._polls: dict[str, int] = {}
+
+    async def send(self, action: dict[str, Any], *, timeout: float | None = None,
+                   as_list: bool | None = None) -> Any:
+        self.sent.append(action)
+        if action["Action"] == "QueueStatus":
+            members = [{"Event": "QueueMember", "StateInterface": i, "Status": "1",
+                        "Paused": "0", "InCall": "0"} for i in self.free]
+            members += [{"Event": "QueueMember", "StateInterface": i, "Status": "2",
+                         "Paused": "0", "InCall": "1"} for i in self.busy]
+            entries = [{"Event": "QueueEntry", "Wait": str(w)} for w in self.waiting]
+            return [{"Response": "Success"}, *members, *entries,
+                    {"Event": "QueueStatusComplete"}]
+        if action["Action"] == "Originate":
+            return [{"Response": "Success"},
+                    {"Event": "OriginateResponse", "Response": "Success", "Reason": "4",
+                     "Channel": f"{action['Channel']}-{action['ChannelId']}",
+                     "Uniqueid": action["ChannelId"]}]
+        channel = action["Channel"]
+        self._polls[channel] = self._polls.get(channel, 0) + 1
+        if self._polls[channel] > 1:
+            raise AmiActionFailed("Getvar refused by Asterisk: No such channel", action="Getvar")
+        return {"Response": "Success", "Value": self.dial_status}
+
+
+def service(engine: Engine, clock: Clock, ami: QueueAsterisk) -> QueueCallbacks:
+    return QueueCallbacks(ami=ami, engine=engine, clock=clock, settings=OutboundSettings(),
+                          queue="hotline", poll_seconds=0)
+
+
+def rows(engine: Engine) -> list[QueueCallback]:
+    with Session(engine) as session:
+        return list(session.exec(select(QueueCallback).order_by(QueueCallback.joined_at)))
+
+
+def test_requests_keep_their_place_and_go_to_free_seats_only(engine: Engine) -> None:
+    clock = Clock(T0 + timedelta(minutes=10))
+    a_call(engine, "asked", "13800000001", joined=T0, outcome=None, asked=True)
+    a_call(engine, "gave-up", "13800000002", joined=T0 + timedelta(minutes=2),
+           outcome="abandoned")
+    a_call(engine, "seated", "13800000003", joined=T0, outcome="answered",
+           answered_by="seat1")
+    # One caller has been waiting since T0 + 1 min: only the request from T0 is ahead of them.
+    ami = QueueAsterisk(free=["PJSIP/seat2", "PJSIP/seat3"], busy=["PJSIP/seat1"],
+                        waiting=[9 * 60])
+    placed = asyncio.run(service(engine, clock, ami).run_once(wait=True))
+
+    assert [(p.phone, p.seat) for p in placed] == [("13800000001", "PJSIP/seat2")]
+    originate = next(a for a in ami.sent if a["Action"] == "Originate")
+    assert originate["Channel"] == "PJSIP/seat2"  # the seat rings first ...
+    assert originate["CallerID"] == '"预约回拨" <13800000001>'  # ... and sees why
+    assert "HOTLINE_DIAL=PJSIP/13800000001" in originate["Variable"]
+    assert [(r.call_uniqueid, r.reason, r.status) for r in rows(engine)] == [
+        ("asked", "requested", "done"), ("gave-up", "abandoned", "pending")]
+
+    ami.waiting = []  # the waiting caller was answered: the abandoned caller's turn
+    placed = asyncio.run(service(engine, clock, ami).run_once(wait=True))
+    assert [(p.phone, p.reason) for p in placed] == [("13800000002", "abandoned")]
+    assert '"漏接回拨"' in [a for a in ami.sent if a["Action"] == "Originate"][-1]["CallerID"]
+    assert [r.status for r in rows(engine)] == ["done", "done"]
+
+
+def test_no_free_seat_then_nothing_is_dialled_and_a_caller_who_got_through_is_not_called(
+    engine: Engine,
+) -> None:
+    clock = Clock(T0 + timedelta(minutes=10))
+    a_call(engine, "gave-up", "13800000002", joined=T0, outcome="abandoned")
+    ami = QueueAsterisk(free=[], busy=["PJSIP/seat1"], waiting=[])
+    assert asyncio.run(service(engine, clock, ami).run_once(wait=True)) == []
+    assert not [a for a in ami.sent if a["Action"] == "Originate"]
+
+    a_call(engine, "again", "13800000002", joined=T0 + timedelta(minutes=5), outcome="answered",
+           answered_by="seat1")  # called again and got a seat
+    ami.free = ["PJSIP/seat2"]
+    assert asyncio.run(service(engine, clock, ami).run_once(wait=True)) == []
+    assert [r.status for r in rows(engine)] == ["cancelled"]
+
+
+def test_a_caller_not_reached_is_tried_again_then_given_up(engine: Engine) -> None:
+    clock = Clock(T0 + timedelta(minutes=10))
+    a_call(engine, "gave-up", "13800000002", joined=T0, outcome="abandoned")
+    ami = QueueAsterisk(free=["PJSIP/seat2"], busy=[], waiting=[], dial_status="NOANSWER")
+    queue = QueueCallbacks(ami=ami, engine=engine, clock=clock, settings=OutboundSettings(),
+                           queue="hotline", poll_seconds=0, max_attempts=2)
+    asyncio.run(queue.run_once(wait=True))
+    assert [(r.status, r.outcome, r.attempts) for r in rows(engine)] == [
+        ("pending", "no_answer", 1)]
+    asyncio.run(queue.run_once(wait=True))
+    assert [(r.status, r.attempts) for r in rows(engine)] == [("failed", 2)]
+
+
+def test_queue_status_reads_free_members_and_waiting_callers() -> None:
+    now = T0
+    state = queue_state([
+        {"Event": "QueueMember", "StateInterface": "PJSIP/seat1", "Status": "1", "Paused": "1"},
+        {"Event": "QueueMember", "StateInterface": "PJSIP/seat2", "Status": "1", "Paused": "0"},
+        {"Event": "QueueEntry", "Wait": "30"},
+    ], now=now)
+    assert state.free_seats == ("PJSIP/seat2",)
+    assert state.waiting_since == (now - timedelta(seconds=30),)
