@@ -171,6 +171,16 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if Path(str(item.fspath)).parent == Path(__file__).parent:
-            item.add_marker(pytest.mark.browser)
+    """Mark the browser tests and run them after every other test.
+
+    From the session's first browser test until its browser closes at the end of the session,
+    Playwright's sync API leaves its event loop marked as running in the main thread between
+    calls: every asyncio.run() after that point fails ("cannot be called from a running event
+    loop"), which is what a whole-suite run did to the AMI, outbound and queue call-back tests.
+    """
+    here = Path(__file__).parent
+    browser = [item for item in items if Path(str(item.fspath)).parent == here]
+    for item in browser:
+        item.add_marker(pytest.mark.browser)
+    chosen = set(map(id, browser))
+    items[:] = [item for item in items if id(item) not in chosen] + browser
