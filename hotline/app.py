@@ -39,6 +39,7 @@ from hotline.knowledge.models import KnowledgeArticle
 from hotline.knowledge.service import load_seed
 from hotline.monitoring.service import Monitor
 from hotline.outbound.ami import DialerEvents
+from hotline.outbound.comments import SurveyComments
 from hotline.outbound.plugin import Outbound
 from hotline.prompts.sounds import build_zh_sounds
 from hotline.prompts.store import PromptStore
@@ -126,7 +127,9 @@ class Hotline:
         # nobody answering, a ticket); no model for the language: jobs wait, calls still flow.
         self.drafts = TranscriptDrafts(settings=settings, clock=self.clock,
                                        on_change=self.ticket_signal.notify, rules=self.rules)
-        self.stt = TranscriptionService(settings, self.engine, on_transcript=self.drafts)
+        # Survey comments (回访意见) are transcribed onto the ticket's revisit instead.
+        self.stt = TranscriptionService(settings, self.engine,
+                                        on_transcript=SurveyComments(inner=self.drafts))
         self.runner = FlowRunner(
             flows=self.flows,
             lookup=StoreTicketLookup(self.engine, tz=tz),
@@ -157,7 +160,8 @@ class Hotline:
         # Surveys (回访) and reminders (督办) placed by AMI Originate into ivr_flows/.
         self.outbound = Outbound.build(settings, engine=self.engine, clock=self.clock,
                                        ami=self.ami, store=self.store, prompts=self.prompts,
-                                       runner=self.runner, rules=self.rules)
+                                       runner=self.runner, rules=self.rules,
+                                       on_comment=self.stt.notify)
         self.agi.add_route("outbound", self.outbound.flows.handle)
         self.ami.handler = DialerEvents(inner=self.ami.handler, dialer=self.outbound.dialer)
         # Supervisors listen in on live calls (ChanSpy, AMI Originate to their phone).
@@ -259,6 +263,7 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None)
             settings.attachments_dir, max_bytes=settings.web.attachment_max_bytes)),
         recordings=RecordingsConsole(root=settings.recordings_dir,
                                      tz=ZoneInfo(settings.ivr.timezone)),
+        public_figures=settings.web.public_figures,
     )
     if (web_dir / "static").is_dir():
         app.mount("/static", StaticFiles(directory=str(web_dir / "static")), name="static")

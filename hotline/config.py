@@ -170,6 +170,8 @@ class WebSettings(BaseModel):
     # Replies' attachments: None: <home>/var/attachments (outside the web root)
     attachments_dir: Path | None = None
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # /public/figures: the units' rates of past months for everyone (公开制度); off by default
+    public_figures: bool = False
 
 
 class StreamSettings(BaseModel):

@@ -7,12 +7,17 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from datetime import date
 from html import unescape
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from sqlmodel import Session
 
+from hotline.oversight.definitions import PeriodKind, period
+from hotline.oversight.queries import ranked_units
+from hotline.web.deps import CENTER_TZ as CST
 from hotline.web.pages import include_pages
 from tests.api import ApiWorld, make_world  # the engines: tests.api, a plugin of conftest
 from tests.oversight_world import CG, ZJ, Desk
@@ -81,3 +86,36 @@ def test_given_other_roles_then_the_reports_are_refused(world):
     page = world.client("admin").get("/supervisor/reports?period=custom&day=2026-11-23")
     assert page.status_code == 200  # a custom period without an end is the one day
     assert "2026-11-23" in page.text
+
+
+def test_given_public_figures_then_a_past_month_is_shown_without_login(sqlite_engine, tmp_path):
+    world = make_world(sqlite_engine, tmp_path)
+    include_pages(world.app, web_dir=REPO / "web", public_figures=True)
+    try:
+        build(Desk(world.engine))
+        world.clock.now = AS_OF.replace(month=12, day=5)
+        anonymous = world.anonymous()
+        page = anonymous.get("/public/figures?month=2026-11")
+        assert page.status_code == 200, page.text
+        assert re.search(r'id="month">2026-11<', page.text)
+        with Session(world.engine) as session:
+            expected = [s for s in ranked_units(
+                session=session, period=period(PeriodKind.MONTH, date(2026, 11, 1), zone=CST),
+                as_of=world.clock.now) if s.rank]
+        rows = rows_of(page.text)
+        assert list(rows) == [s.rates.unit for s in expected] == [CG, ZJ]
+        for s in expected:  # each published rate and score is ranked_units'
+            cells = re.findall(r"<td[^>]*>([^<]*)</td>", rows[s.rates.unit])
+            assert cells == [str(s.rank), s.rates.unit, *(
+                f"{r.value * 100:.1f}%" if r.value is not None else "—"
+                for r in (s.rates.response, s.rates.handling, s.rates.satisfaction)),
+                str(s.score)]
+        later = anonymous.get("/public/figures?month=2026-12").text  # not complete: November
+        assert re.search(r'id="month">2026-11<', later)
+    finally:
+        world.close()
+
+
+def test_given_no_public_figures_setting_then_the_page_is_not_there(world):
+    assert world.anonymous().get("/public/figures").status_code == 404
+    assert world.client("supervisor").get("/public/figures").status_code == 404

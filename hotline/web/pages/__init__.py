@@ -17,6 +17,7 @@
     retention.py     /supervisor/retention: retention periods, the clean-up shown and run
     reports.py       /supervisor/reports: unit ranking, the three rates with their tickets,
                                        call rates, analyses, CSV/XLSX downloads
+    figures.py       /public/figures: the published rates of a past month (optional)
 
 ``include_pages`` installs them on the app ``include_api`` built (it needs its WebContext);
 the seat pages need the ``SeatConsole`` (pop board, queue members) from ``hotline.app``, the
@@ -31,6 +32,7 @@ from fastapi import FastAPI
 
 from hotline.web.pages import (
     callback,
+    figures,
     login,
     monitoring,
     reports,
@@ -54,7 +56,7 @@ __all__ = ["PublicConsole", "RecordingsConsole", "SeatConsole", "UnitConsole", "
 def include_pages(app: FastAPI, *, web_dir: Path, seats: SeatConsole | None = None,
                   units: UnitConsole | None = None,
                   recordings: RecordingsConsole | None = None,
-                  public: PublicConsole | None = None) -> None:
+                  public: PublicConsole | None = None, public_figures: bool = False) -> None:
     install_pages(app, web_dir=web_dir)
     app.include_router(login.router)
     app.include_router(callback.router)
@@ -79,3 +81,5 @@ def include_pages(app: FastAPI, *, web_dir: Path, seats: SeatConsole | None = No
     if public is not None:
         app.state.public_console = public
         app.include_router(public_pages.router)
+    if public_figures:
+        app.include_router(figures.router)
