@@ -25,6 +25,10 @@ function openStreams() {
 // Errors (4xx) are swapped in where the answer would go: they carry the message to show.
 function configureHtmx() {
   if (!window.htmx) return;
+  // htmx wires swapped-in content (its hx-post forms) when it settles, 20 ms after the swap by
+  // default: a button clicked in between submitted its form as a plain GET (the pop is redrawn
+  // whenever its call changes, so that happened). No CSS here uses the settling classes.
+  htmx.config.defaultSettleDelay = 0;
   htmx.config.responseHandling = [
     {code: "204", swap: false},
     {code: "[23]..", swap: true},
@@ -50,6 +54,63 @@ document.addEventListener("keydown", (event) => {
     event.preventDefault();
     if (target.matches("input, textarea, select")) target.focus(); else target.click();
   }
+});
+
+// The pop is drawn again whenever its call changes (rings, answered, hung up, a draft arrives):
+// what the operator has already typed into that same call's ticket form is kept.
+let typedInPop = null;
+
+function changedFields(form) {
+  const values = {};
+  form.querySelectorAll("input, textarea, select").forEach((field) => {
+    if (!field.name || field.type === "hidden") return;
+    if (field.type === "checkbox") {
+      if (field.checked !== field.defaultChecked) values[field.name] = field.checked;
+    } else if (field.tagName === "SELECT") {
+      const initial = Math.max(0, [...field.options].findIndex((o) => o.defaultSelected));
+      if (field.selectedIndex !== initial) values[field.name] = field.value;
+    } else if (field.value !== field.defaultValue) {
+      values[field.name] = field.value;
+    }
+  });
+  return values;
+}
+
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.target?.id !== "pop") return;
+  const form = document.getElementById("ticket-form");
+  const call = document.getElementById("call");
+  if (!form || !call) { typedInPop = null; return; }
+  // The field being typed in keeps the focus and the caret: typing goes on in the new form.
+  const active = document.activeElement;
+  const focused = active && form.contains(active) && active.name ? {
+    name: active.name,
+    start: "selectionStart" in active ? active.selectionStart : null,
+    end: "selectionEnd" in active ? active.selectionEnd : null,
+  } : null;
+  typedInPop = {uniqueid: call.dataset.uniqueid, values: changedFields(form), focused};
+});
+
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target?.id !== "pop" || !typedInPop) return;
+  const form = document.getElementById("ticket-form");
+  const call = document.getElementById("call");
+  if (form && call && call.dataset.uniqueid === typedInPop.uniqueid) {
+    Object.entries(typedInPop.values).forEach(([name, value]) => {
+      const field = form.elements.namedItem(name);
+      if (!field) return;
+      if (field.type === "checkbox") field.checked = value; else field.value = value;
+    });
+    const focused = typedInPop.focused;
+    const field = focused && form.elements.namedItem(focused.name);
+    if (field && typeof field.focus === "function") {
+      field.focus();
+      if (focused.start !== null && typeof field.setSelectionRange === "function") {
+        try { field.setSelectionRange(focused.start, focused.end); } catch (e) { /* not text */ }
+      }
+    }
+  }
+  typedInPop = null;
 });
 
 document.addEventListener("DOMContentLoaded", () => { configureHtmx(); openStreams(); });

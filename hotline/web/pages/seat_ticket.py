@@ -113,7 +113,10 @@ async def take_ticket(request: Request, session: SessionDep, user: Operator,
     except (HotlineError, ValueError) as exc:
         session.rollback()
         error = exc if isinstance(exc, HotlineError) else FormInvalid(str(exc))
-        return error_fragment(request, user, error)
+        response = error_fragment(request, user, error)
+        # shown above the form, which stays as typed (the call is still on the line)
+        response.headers.update({"HX-Retarget": "#form-error", "HX-Reswap": "innerHTML"})
+        return response
     announce_change(request)
     assert ticket.id is not None
     ticket = service.get_ticket(session=session, ticket_id=ticket.id)
