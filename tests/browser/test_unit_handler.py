@@ -1,6 +1,7 @@
 """The unit handler in chromium: the inbox with lights and time left, signing, a reply with a
 photo (checked by content: a text file named .jpg is refused), the photo served back only to
-roles that may see the ticket."""
+roles that may see the ticket; a ticket returned with a reason (退回), an extension asked for
+(申请延期) and shown waiting for approval."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ import zlib
 from typing import Any
 
 import httpx
+from sqlmodel import Session, col, select
 
 from hotline.db import session_scope
-from hotline.tickets.models import TicketCreate, TicketType
+from hotline.tickets.models import (
+    ExtensionRequest,
+    Ticket,
+    TicketCreate,
+    TicketEvent,
+    TicketType,
+)
 from hotline.tickets.service import create_ticket, dispatch
 from tests.browser.conftest import PASSWORD, Console
 
@@ -25,6 +33,15 @@ def png(width: int = 4, height: int = 4) -> bytes:
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2,
                                                                0, 0, 0))
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def _open_new_ticket(console: Console, page: Any) -> str:
+    """A ticket dispatched to 市城管局, opened from cg's inbox."""
+    number = _dispatched_to_cg(console)
+    console.log_in(page, "cg")
+    page.locator(f"tr.ticket-row[data-number='{number}'] a").click()
+    page.wait_for_selector(f"#ticket[data-number='{number}'][data-status=dispatched]")
+    return number
 
 
 def _dispatched_to_cg(console: Console) -> str:
@@ -85,3 +102,44 @@ def test_given_a_dispatched_ticket_when_the_unit_signs_and_replies_with_a_photo_
     with httpx.Client(base_url=console.url) as other:
         other.post("/login", data={"username": "zj", "password": PASSWORD})
         assert other.get(href).status_code == 403
+
+
+def test_given_a_ticket_not_ours_when_the_unit_returns_it_with_a_reason_then_returned(
+    console: Console, page: Any
+) -> None:
+    number = _open_new_ticket(console, page)
+    page.fill("#return-form input[name=reason]", "井盖属市政公司管养，非本单位职责")
+    console.screenshot(page, "unit-return-reason")
+    page.click("#return-form button")
+    page.wait_for_selector(f"#ticket[data-number='{number}'][data-status=returned]")
+    row = page.locator(f"tr.ticket-row[data-number='{number}'][data-status=returned]")
+    row.wait_for()
+    assert row.locator("td.status").inner_text() == "已退回"
+    assert "已退回" in page.inner_text("#ticket h2")
+    with Session(console.hotline.engine) as session:
+        ticket = session.exec(select(Ticket).where(Ticket.number == number)).one()
+        event = session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                             .order_by(col(TicketEvent.seq).desc())).first()
+        assert event is not None and event.action == "return"
+        assert event.reason == "井盖属市政公司管养，非本单位职责"
+    console.screenshot(page, "unit-returned")
+
+
+def test_given_a_signed_ticket_when_the_unit_asks_for_an_extension_then_it_waits_for_approval(
+    console: Console, page: Any
+) -> None:
+    number = _open_new_ticket(console, page)
+    page.keyboard.press("Alt+S")
+    page.wait_for_selector("#ticket[data-status=signed]")
+    page.fill("#extension-form input[name=days]", "5")
+    page.fill("#extension-form input[name=reason]", "需协调市政公司更换井座")
+    page.click("#extension-form button")
+    request = page.locator("#ticket .extension[data-decision=pending]")
+    request.wait_for()
+    assert "5 个工作日" in request.inner_text() and "待审批" in request.inner_text()
+    with Session(console.hotline.engine) as session:
+        ticket = session.exec(select(Ticket).where(Ticket.number == number)).one()
+        asked = session.exec(select(ExtensionRequest)
+                             .where(ExtensionRequest.ticket_id == ticket.id)).one()
+        assert (asked.days, asked.decision, asked.requested_by) == (5, "pending", "cg")
+    console.screenshot(page, "unit-extension-requested")

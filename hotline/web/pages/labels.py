@@ -6,6 +6,7 @@ templates through Jinja filters (installed by ``common.install_pages``)::
     {{ e.action | action_zh }}        request_extension → 申请延期
     {{ r.channel | channel_zh }}      web → 网上
     {{ t.light | light_zh }}          yellow → 黄灯
+    {{ e.decision | decision_zh }}    pending → 待审批 (an extension request)
 
 An unknown code is shown as it is (a new status never hides a row); the citizen-facing
 wording of the public pages is theirs (``public.py``).
@@ -41,6 +42,9 @@ LIGHT_LABELS: Mapping[str, str] = {
     Light.GREEN: "绿灯", Light.YELLOW: "黄灯", Light.RED: "红灯", Light.NONE: "—",
 }
 TYPE_LABELS: Mapping[str, str] = {t.value: t.label for t in TicketType}
+DECISION_LABELS: Mapping[str, str] = {
+    "pending": "待审批", "approved": "已同意", "refused": "未同意", "dropped": "已撤销",
+}
 
 
 def _code(value: object) -> str:
@@ -62,8 +66,9 @@ type_zh = _lookup(TYPE_LABELS)
 action_zh = _lookup(ACTION_LABELS)
 channel_zh = _lookup(CHANNEL_LABELS)
 light_zh = _lookup(LIGHT_LABELS)
+decision_zh = _lookup(DECISION_LABELS)
 
 FILTERS: Mapping[str, Callable[[object], str]] = {
     "status_zh": status_zh, "type_zh": type_zh, "action_zh": action_zh,
-    "channel_zh": channel_zh, "light_zh": light_zh,
+    "channel_zh": channel_zh, "light_zh": light_zh, "decision_zh": decision_zh,
 }
