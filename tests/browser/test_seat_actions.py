@@ -140,3 +140,4 @@ def test_given_a_dismissed_confirmation_when_transferring_then_the_call_is_not_t
     with Session(console.hotline.engine) as session:
         tickets = session.exec(select(Ticket).where(Ticket.call_uniqueid == uid)).all()
         assert [t.status for t in tickets] == ["dispatched"]
+    console.screenshot(page, "seat-transfer-dismissed")
