@@ -51,6 +51,18 @@ bench-calls: system-deps venv
 bench-tickets: system-deps venv
 	$(BIN)/python -m hotline.bench.tickets $(BENCH_ARGS)
 
+# The synthetic city (2,000,000 tickets with their oversight facts, 10,000,000 calls, two
+# years) into var/city/sqlite.db, DATABASE_URL, or e.g. BENCH_ARGS="--tickets 2000 --calls 10000"
+# (BENCH_ARGS="--postgres var/city/pg": a PostgreSQL server kept there, as bench-reports uses)
+.PHONY: seed-city bench-reports
+seed-city: venv
+	$(BIN)/python -m hotline.bench.city seed $(BENCH_ARGS)
+
+# Monthly report, unit ranking for a year, dashboard on the city (SQLite and PostgreSQL, kept
+# in var/city); targets 5 s, 2 s, 200 ms; e.g. BENCH_ARGS="--tickets 500000 --calls 2500000"
+bench-reports: system-deps venv
+	$(BIN)/python -m hotline.bench.reports $(BENCH_ARGS)
+
 # The console with 1,000,000 tickets: page server time p95 (target 100 ms), AMI event to the
 # pop in chromium p95 (300 ms); e.g. BENCH_ARGS="--keep /var/tmp/bench --only sqlite"
 bench-console: system-deps venv

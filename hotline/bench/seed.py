@@ -1,5 +1,6 @@
-"""Many realistic work orders, fast: the rows of ``ticket``, ``ticketevent``, ``assignment``
-and ``ticketcounter`` for ``make bench-tickets``, written in bulk (``seed_database``: SQLite
+"""Many realistic work orders, fast: the rows of ``ticket``, ``ticketevent``, ``assignment``,
+``ticketcounter`` and ``oversight_fact`` (folded from the same walks, ``seed_facts``) for
+``make bench-tickets`` and ``make seed-city``, written in bulk (``seed_database``: SQLite
 ``executemany``, PostgreSQL ``COPY``) instead of calling ``service.create_ticket`` a million
 times.
 
@@ -17,7 +18,8 @@ for itself. Steps after ``now`` are not taken, so recent tickets are still open;
 ticket replays to its stored state (``service.replay_ticket``).
 
 The spread: two years to ``now``, fewer tickets at weekends, at night, in February and
-October, more in summer (停水, 停电) and before the Spring Festival (欠薪); request types in
+October, more in summer (停水, 停电, noise at night), in winter (gas
+heating) and before the Spring Festival (欠薪); request types in
 the center's shares; matters, main and assisting units from the responsibility list by the real
 ``dispatch_suggestion``; descriptions from a few hundred fragments, whose search words are cut
 once per fragment (``search_terms_for``); some callers call again. Open tickets carry the light
@@ -30,7 +32,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import cache
@@ -41,6 +43,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from hotline.bench.seed_facts import FACT_COLUMNS, FactTemplate, NotMovable, template_facts
 from hotline.tickets import lifecycle as lc
 from hotline.tickets.calendar import RequestType, Urgency
 from hotline.tickets.codec import decode_state, encode_action, encode_state
@@ -51,7 +54,7 @@ from hotline.tickets.rules import apply
 from hotline.tickets.service import DEFAULT_RULES, light_columns
 from hotline.tickets.suggestion import dispatch_suggestion
 
-SEEDER_VERSION = 1  # kept databases are seeded again when the rows this module writes change
+SEEDER_VERSION = 3  # kept databases are seeded again when the rows this module writes change
 CST = timezone(timedelta(hours=8))
 DEFAULT_NOW = datetime(2026, 11, 25, 10, 0, tzinfo=CST)  # a Wednesday morning
 TICKET_COLUMNS = (
@@ -218,6 +221,7 @@ class Template:
     parked_until: int | None
     events: list[EventRow]
     assignments: list[tuple[str, str, str, int, int, int | None]]
+    facts: list[FactTemplate]  # the oversight facts (``seed_facts``)
 
 
 class _Times:
@@ -272,8 +276,7 @@ class _Times:
         return "".join(parts)
 
 
-class _NotMovable(Exception):
-    """A time of the walk does not move with the ticket within the hour."""
+_NotMovable = NotMovable  # a time of the walk does not move with the ticket within the hour
 
 
 def build_template(walks: list[Walk], cut: int, probes: tuple[timedelta, ...]) -> Template:
@@ -307,13 +310,14 @@ def build_template(walks: list[Walk], cut: int, probes: tuple[timedelta, ...]) -
                             times.add([x.sign_by for x in a]),
                             times.maybe([x.signed_at for x in a])))
     main = state.main_assignment()
+    facts = template_facts(walks, cut, times.add)
     return Template(
         bases=times.bases, moves=times.moves, state=times.text([encode_state(s) for s in states]),
         status=str(state.status), main=main.unit if main else None,
         clocks=bool(state.running_clocks()),
         handling_deadline=times.maybe([s.handling_deadline for s in states]),
         parked_until=times.maybe([s.parked_until for s in states]),
-        events=events, assignments=assignments,
+        events=events, assignments=assignments, facts=facts,
     )
 
 
@@ -453,6 +457,8 @@ SEASONS = {  # matter → (months, factor)
     "停水": ((6, 7, 8), 2.5), "停电": ((6, 7, 8), 2.5), "拖欠工资": ((12, 1), 3.0),
     "入学招生": ((6, 7, 8), 4.0), "城市排水疏通": ((7, 8), 3.0),
     "建筑工地施工": ((4, 5, 6, 7, 8, 9, 10), 1.5),
+    "社会生活噪音扰民": ((6, 7, 8), 1.8), "水质问题": ((7, 8), 2.0),  # windows open, heat
+    "燃气供应与收费": ((11, 12, 1, 2), 2.5),  # heating by gas in winter
 }
 DETAILS = (
     "已经持续一周了 晚上十点以后还是这样 老人孩子出行不便 多次打电话没人管 存在安全隐患 "
@@ -551,6 +557,7 @@ class Batch:
     events: list[tuple[Any, ...]] = field(default_factory=list)
     assignments: list[tuple[Any, ...]] = field(default_factory=list)
     counters: list[tuple[str, int]] = field(default_factory=list)
+    facts: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -567,21 +574,31 @@ class SeedPlan:
 
 def day_counts(plan: SeedPlan, rng: random.Random) -> list[tuple[date, int]]:
     """Tickets per day: weekdays, months, a slow growth and some noise; ``n`` in all."""
-    today = plan.now.date()
-    days = [today - timedelta(days=plan.days - 1 - i) for i in range(plan.days)]
-    done_today = sum(HOURS[: plan.now.hour]) / sum(HOURS)
-    weights = [
+    return spread(plan.n, now=plan.now, days=plan.days, hours=HOURS, weight=lambda i, d: (
         WEEKDAY[d.weekday()] * MONTH[d.month - 1] * (1 + 0.15 * i / plan.days)
-        * rng.uniform(0.9, 1.1) * (done_today if d == today else 1.0)
-        for i, d in enumerate(days)
-    ]
+        * rng.uniform(0.9, 1.1)))
+
+
+def spread(n: int, *, now: datetime, days: int, hours: Sequence[float],
+           weight: Callable[[int, date], float]) -> list[tuple[date, int]]:
+    """``n`` over the ``days`` to ``now`` by ``weight(i, day)`` (called in day order), today
+    only for its hours before ``now`` (by the day's profile ``hours``)."""
+    today = now.date()
+    dates = [today - timedelta(days=days - 1 - i) for i in range(days)]
+    done_today = sum(hours[: now.hour]) / sum(hours)
+    weights = [weight(i, d) * (done_today if d == today else 1.0) for i, d in enumerate(dates)]
+    return list(zip(dates, apportion(n, weights), strict=True))
+
+
+def apportion(n: int, weights: list[float]) -> list[int]:
+    """``n`` split in proportion to ``weights`` (largest remainders get the rest)."""
     total = sum(weights)
-    exact = [plan.n * w / total for w in weights]
+    exact = [n * w / total for w in weights]
     counts = [int(x) for x in exact]
-    by_remainder = sorted(range(len(days)), key=lambda i: exact[i] - counts[i], reverse=True)
-    for i in by_remainder[: plan.n - sum(counts)]:
+    by_remainder = sorted(range(len(weights)), key=lambda i: exact[i] - counts[i], reverse=True)
+    for i in by_remainder[: n - sum(counts)]:
         counts[i] += 1
-    return list(zip(days, counts, strict=True))
+    return counts
 
 
 def ticket_times(plan: SeedPlan, day: date, count: int, rng: random.Random) -> list[datetime]:
@@ -599,6 +616,7 @@ class SeedReport:
     tickets: int = 0
     events: int = 0
     assignments: int = 0
+    facts: int = 0
     due: int = 0  # next_light_at at or before now: the scan publishes these
     statuses: dict[str, int] = field(default_factory=dict)
     templates: int = 0
@@ -616,7 +634,7 @@ class Seeder:
         self.templates = Templates(plan.now)
         self.published_at = None if plan.outage is None else plan.now - plan.outage
         self.report = SeedReport()
-        self.ids = {"ticket": 0, "event": 0, "assignment": 0}
+        self.ids = {"ticket": 0, "event": 0, "assignment": 0, "fact": 0}
         self.types, self.type_weights = list(TYPE_SHARES), list(TYPE_SHARES.values())
         self.paths, self.path_weights = list(PATHS), list(PATHS.values())
         self.towns = sorted(catalog.towns)
@@ -652,6 +670,7 @@ class Seeder:
         self.report.templates = sum(t is not None for t in self.templates.templates.values())
         self.report.exact = self.templates.exact
         self.report.events, self.report.assignments = self.ids["event"], self.ids["assignment"]
+        self.report.facts = self.ids["fact"]
 
     def _key(self, ttype: TicketType, assists: int, created: datetime) -> TemplateKey:
         rng = self.rng
@@ -699,6 +718,11 @@ class Seeder:
                 self.ids["assignment"], ticket_id, catalog.unit_ids[units[who]], role, status,
                 cols[dispatched], cols[sign_by], None if signed is None else cols[signed],
             ))
+        for fact in template.facts:
+            self.ids["fact"] += 1
+            batch.facts.append(fact.row(fact_id=self.ids["fact"], ticket_id=ticket_id,
+                                        unit_id=catalog.unit_ids[units[fact.who]],
+                                        matter_id=matter.id, cols=cols))
         last = template.events[-1][2]
         deadline, yellow_at, light, next_light_at = self._lights(template, state, times[last])
         batch.tickets.append((
@@ -786,7 +810,8 @@ def _at(cols: list[Any], index: int | None) -> Any:
 
 TABLES = (("ticket", TICKET_COLUMNS, "tickets"), ("ticketevent", EVENT_COLUMNS, "events"),
           ("assignment", ASSIGNMENT_COLUMNS, "assignments"),
-          ("ticketcounter", COUNTER_COLUMNS, "counters"))
+          ("ticketcounter", COUNTER_COLUMNS, "counters"),
+          ("oversight_fact", FACT_COLUMNS, "facts"))
 
 
 def _sqlite_time(value: datetime) -> str:
@@ -844,9 +869,11 @@ def _write(conn: Any, table: str, columns: tuple[str, ...], rows: list[tuple[Any
             copy.write_row(row)
 
 
-def _after_copy(conn: Any) -> None:
+def _after_copy(conn: Any, tables: tuple[str, ...] = ("ticket", "ticketevent", "assignment",
+                                                     "oversight_fact")) -> None:
+    """Move the id sequences of ``tables`` past the copied rows and analyse the database."""
     with conn.cursor() as cursor:
-        for table in ("ticket", "ticketevent", "assignment"):
+        for table in tables:
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                            f"(SELECT coalesce(max(id), 1) FROM {table}))")
     conn.commit()

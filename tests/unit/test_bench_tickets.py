@@ -5,14 +5,13 @@ A small seed; how fast anything runs is the benchmark's business, never asserted
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
 from hotline.bench.seed import (
@@ -24,7 +23,7 @@ from hotline.bench.seed import (
     SeedReport,
     seed_database,
 )
-from hotline.db import make_engine, session_scope
+from hotline.db import session_scope
 from hotline.tickets import lifecycle as lc
 from hotline.tickets import service
 from hotline.tickets.lights import from_stored, marks, worse
@@ -41,7 +40,8 @@ from hotline.tickets.queries import TicketQuery, list_tickets
 from hotline.tickets.rules import allowed_actions
 from hotline.tickets.scheduler import LightScheduler
 from hotline.tickets.units import load_default_list
-from tests.pg import TEMPLATE, PostgresServer, postgres_server, sqlite_template  # noqa: F401
+from tests.fresh_db import fresh_database
+from tests.pg import postgres_server, sqlite_template  # noqa: F401
 
 # A month of tickets, so that a small seed still holds every kind of open ticket.
 PLAN = SeedPlan(n=2000, days=30, seed=3, batch=500)
@@ -56,26 +56,11 @@ class Seeded:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[Seeded]:
-    drop = None
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("bench-seed") / "hotline.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        engine = make_engine(f"sqlite:///{path}")
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE bench_seed TEMPLATE {TEMPLATE}"))
-        engine = make_engine(server.url("bench_seed"))
-        drop = admin
-    with session_scope(engine) as session:
-        load_default_list(session=session)
-    yield Seeded(engine, seed_database(engine, PLAN))
-    engine.dispose()
-    if drop is not None:
-        with drop.connect() as conn:
-            conn.execute(text("DROP DATABASE bench_seed WITH (FORCE)"))
-        drop.dispose()
+    with fresh_database(request, tmp_path_factory, "bench_seed",
+                        postgres=request.param == "postgres") as engine:
+        with session_scope(engine) as session:
+            load_default_list(session=session)
+        yield Seeded(engine, seed_database(engine, PLAN))
 
 
 def tickets(engine: Engine, *statuses: str) -> list[Ticket]:
