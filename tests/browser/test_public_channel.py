@@ -1,13 +1,19 @@
 """The public web channel and the callback agent in chromium: a citizen on a phone-sized
 screen submits a request with a photo and looks up its status; the survey link of a reviewed
-web ticket records an answer; a callback agent logs in and rates a ticket (不满意: 重办)."""
+web ticket records an answer; a callback agent logs in, presses 拨打 (refused while they have
+no phone; with a seat, the call cannot be placed without Asterisk and the row says so) and
+rates a ticket (不满意: 重办)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from sqlmodel import Session, select
+
 from hotline.db import session_scope
+from hotline.outbound.models import OutboundAttempt, OutboundCall
+from hotline.seats.service import bind_seat
 from hotline.tickets import lifecycle as lc
 from hotline.tickets import service
 from hotline.users.models import Role, UserCreate
@@ -18,6 +24,7 @@ from tests.browser.test_unit_handler import png
 from tests.unit.test_public_pages import reviewed_web_ticket
 
 PHONE_VIEW = {"width": 390, "height": 844}
+AGENT_SEAT = "PJSIP/seat3"
 # The form refuses what comes back faster than a person fills it (PublicConsole.min_fill).
 FILL_MS = int(PublicConsole.__dataclass_fields__["min_fill"].default.total_seconds()  # type: ignore[union-attr]
               * 1000) + 300
@@ -102,17 +109,40 @@ def test_given_a_callback_agent_when_rating_unsatisfied_then_redo(
     console: Console, page: Any
 ) -> None:
     with session_scope(console.hotline.engine) as session:
-        create_user(session=session, user_create=UserCreate(
+        agent = create_user(session=session, user_create=UserCreate(
             username="cb", role=Role.callback_agent, password=PASSWORD))
     number = _reviewed(console, "13800004444", "小区垃圾清运不及时")
     console.log_in(page, "cb")
     assert page.url.endswith("/callback")
     row = page.locator(f"tr.revisit-row[data-number='{number}']")
-    assert "13800004444" in row.inner_text()  # the agent dials it
+    assert "13800004444" in row.inner_text()
+
+    row.locator(".dial-form button").click()  # 拨打: I have no phone to ring yet
+    refused = row.locator(".dial .refused")
+    refused.wait_for()
+    assert refused.get_attribute("data-error-id") == "agent-has-no-phone"
+    assert "您没有可振铃的话机" in refused.inner_text()
+    console.screenshot(page, "callback-dial-no-phone")
+    with session_scope(console.hotline.engine) as session:  # I sit at seat3 (its phone rings)
+        bind_seat(session=session, user=agent, interface=AGENT_SEAT, seats=[AGENT_SEAT],
+                  now=console.hotline.clock())
+    row.locator(".dial-form button").click()  # stored, then the Originate finds no Asterisk
+    failed = row.locator(".dial .agent-call[data-state=failed]")
+    failed.wait_for()
+    assert "呼叫失败" in failed.inner_text() and row.locator(".dial .refused").count() == 0
+    with Session(console.hotline.engine) as session:
+        [call] = session.exec(select(OutboundCall).where(OutboundCall.number == number)).all()
+        [attempt] = session.exec(select(OutboundAttempt)
+                                 .where(OutboundAttempt.call_id == call.id)).all()
+    assert (call.purpose, call.phone, call.active_number) == ("agent", "13800004444", None)
+    assert (attempt.outcome, attempt.detail["agent_phone"]) == ("failed", AGENT_SEAT)
+    assert attempt.detail["error"] in failed.inner_text()  # what the AMI client said
+    console.screenshot(page, "callback-dial-failed")
+
     row.locator("input[name=result][value=不满意]").check()
     row.locator("input[name=comment]").fill("垃圾仍未清运")
     console.screenshot(page, "callback-queue")
-    row.locator("button").click()
+    row.locator(".rate-form button").click()
     page.wait_for_selector(f"#rated[data-number='{number}']")
     assert "已转重办" in page.inner_text("#rated")
     assert page.locator(f"tr.revisit-row[data-number='{number}']").count() == 0
