@@ -1,8 +1,11 @@
 """The FastAGI route ``outbound``: an answered survey or reminder call runs its flow
 (``ivr_flows/survey.yaml``, ``reminder.yaml``) like any call, recorded the same way, with the
 call's values filled into its prompts (``{subject}``, ``{ticket}``, ``{deadline}``), and the
-dialer learns the nodes the flow passed and the comment recorded (kept on the attempt, not
-linked as a call's message: a message of a call nobody answered becomes a ticket draft).
+dialer learns the nodes the flow passed and the comment recorded (kept on the attempt, and a
+recording of kind ``comment``, never a call's message: a message of a call nobody answered
+becomes a ticket draft). Once the flow has ended the comment's file is closed: it is marked
+complete before the dialer hears of it, so the report can queue its transcription
+(``comments.py``).
 
 The values are per call: a context variable set for the connection's task, read when a prompt
 is rendered, so one handler serves every call at once.
@@ -10,6 +13,7 @@ is rendered, so one handler serves every call at once.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import string
@@ -20,6 +24,8 @@ from typing import Any
 from hotline.calls.ivr_session import IvrCallHandler
 from hotline.ivr.ports import Prompt
 from hotline.outbound.ami import AmiDialer, FlowEnd
+from hotline.outbound.comments import COMMENT_KIND, mark_complete
+from hotline.recording.files import inspect
 from hotline.telephony.agi import AgiRequest
 
 log = logging.getLogger(__name__)
@@ -71,7 +77,16 @@ class OutboundFlowHandler(IvrCallHandler):
         try:
             await super().handle(request)
         finally:
+            if end.comment is not None:
+                await self._comment_closed(end.comment)
             self.dialer.flow_ended(uid, end)
+
+    async def _comment_closed(self, path: str) -> None:
+        info = await asyncio.to_thread(inspect, self.settings.recordings_dir / path)
+        try:
+            await self.store._run(lambda session: mark_complete(session, path=path, info=info))
+        except Exception:  # the rating must still reach the dialer
+            log.exception("survey comment %s: not marked complete", path)
 
     async def _resolve_prompt(self, prompt: Prompt) -> str:
         values = _values.get({})
@@ -81,12 +96,15 @@ class OutboundFlowHandler(IvrCallHandler):
 
     async def _on_recording(self, uid: str, name: str, host_path: str, at: datetime) -> None:
         """The call's own recordings are linked as usual; the survey's comment is kept on the
-        attempt only, so it is never taken for a message asking for a new ticket."""
+        attempt and linked as kind ``comment``, so it is never taken for a message asking for
+        a new ticket."""
         end = _end.get(None)
         if name != COMMENT or end is None:
             await super()._on_recording(uid, name, host_path, at)
-        else:
-            try:
-                end.comment = Path(host_path).relative_to(self.settings.recordings_dir).as_posix()
-            except ValueError:
-                end.comment = host_path
+            return
+        try:
+            end.comment = Path(host_path).relative_to(self.settings.recordings_dir).as_posix()
+        except ValueError:
+            end.comment = host_path
+        await self.store.add_recording(uid, kind=COMMENT_KIND, name=COMMENT, path=end.comment,
+                                       started_at=at)

@@ -36,8 +36,10 @@ def _clock_time(text: str) -> time:
     return time(0) if text in ("24:00", "00:00") else time.fromisoformat(text)
 
 
-def policy_from(settings: OutboundSettings, *, rules: Rules, tz: ZoneInfo) -> Policy:
-    """The policy of the settings, on the deployment's one calendar (``rules.calendar``)."""
+def policy_from(settings: OutboundSettings, *, rules: Rules, tz: ZoneInfo,
+                comment_language: str = "zh") -> Policy:
+    """The policy of the settings, on the deployment's one calendar (``rules.calendar``);
+    survey comments are transcribed in ``comment_language`` (``stt.language``)."""
     calendar = rules.calendar
     return Policy(
         hours=CallingHours(start=_clock_time(settings.calling_start),
@@ -47,7 +49,7 @@ def policy_from(settings: OutboundSettings, *, rules: Rules, tz: ZoneInfo) -> Po
         retry=RetryPolicy(max_attempts=settings.max_attempts,
                           interval=timedelta(hours=settings.retry_hours)),
         limits=TrunkLimits(default=settings.max_concurrent, limits=settings.trunk_limits),
-        rules=rules,
+        rules=rules, comment_language=comment_language,
     )
 
 
@@ -65,16 +67,21 @@ class Outbound:
     @classmethod
     def build(cls, settings: Settings, *, engine: Engine, clock: Callable[[], datetime],
               ami: AmiSender, store: CallStore, prompts: PromptStore, runner: Any,
-              rules: Rules | None = None) -> Outbound:
-        """``rules``: the app's ticket rules (default: built from the settings alike)."""
+              rules: Rules | None = None, on_comment: Callable[[], None] | None = None
+              ) -> Outbound:
+        """``rules``: the app's ticket rules (default: built from the settings alike);
+        ``on_comment``: told when a survey comment was queued for transcription (wake the
+        transcription service)."""
         tz = ZoneInfo(settings.ivr.timezone)
         s = settings.outbound
         dialer = AmiDialer(ami=ami, settings=s, tz=tz)
         flows = OutboundFlowHandler(dialer=dialer, settings=settings, store=store,
                                     prompts=prompts, runner=runner)
-        policy = policy_from(s, rules=rules or rules_from_settings(settings), tz=tz)
+        policy = policy_from(s, rules=rules or rules_from_settings(settings), tz=tz,
+                             comment_language=settings.stt.language)
         scheduler = OutboundScheduler(engine=engine, clock=clock, dialer=dialer, trunk=s.trunk,
-                                      policy=policy, interval=s.interval_seconds)
+                                      policy=policy, interval=s.interval_seconds,
+                                      on_comment=on_comment)
         agent_caller = AgentCaller(ami=ami, engine=engine, clock=clock, settings=s,
                                    policy=policy)
         queue_callbacks = QueueCallbacks(ami=ami, engine=engine, clock=clock, settings=s,

@@ -45,8 +45,10 @@ class OutboundScheduler:
     def __init__(
         self, *, engine: Engine, clock: Callable[[], datetime], dialer: Dialer, policy: Policy,
         trunk: str = "default", interval: float = 15.0,
+        on_comment: Callable[[], None] | None = None,
     ) -> None:
         self.engine, self.clock, self.dialer, self.policy = engine, clock, dialer, policy
+        self.on_comment = on_comment  # a recorded comment was queued for transcription
         self.planning = Planning(hours=policy.hours, rules=policy.rules, trunk=trunk)
         self.interval = interval
         self.passes = self.placed = self.finished = 0
@@ -112,6 +114,8 @@ class OutboundScheduler:
             report = CallReport(Outcome.FAILED, detail={"error": f"{type(exc).__name__}: {exc}"})
         await asyncio.to_thread(self._record, call, report)
         self.finished += 1
+        if report.comment and self.on_comment is not None:
+            self.on_comment()
         self.wake()  # the number and the trunk seat are free: the next call may go now
 
     def _record(self, call: PlacedCall, report: CallReport) -> None:

@@ -16,10 +16,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from hotline.outbound.comments import queue_comment, revisit_event
 from hotline.outbound.models import CallStatus, Escalation, OutboundAttempt, OutboundCall
 from hotline.outbound.ports import CallReport, PlacedCall
 from hotline.outbound.rules import (
@@ -63,6 +65,7 @@ class Policy:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     limits: TrunkLimits = field(default_factory=TrunkLimits)
     rules: Rules = DEFAULT_RULES
+    comment_language: str = "zh"  # of the survey's recorded comments (``stt.language``)
 
 
 # --- choosing and claiming ----------------------------------------------------------------
@@ -123,14 +126,16 @@ def placed_call(call: OutboundCall, attempt: OutboundAttempt) -> PlacedCall:
 def record_report(
     *, session: Session, attempt_id: int, report: CallReport, now: datetime, policy: Policy
 ) -> OutboundCall:
-    """Log the attempt's outcome, store what the person said, and decide what comes next."""
+    """Log the attempt's outcome, store what the person said, and decide what comes next.
+    A survey's recorded comment gets its transcription job here, with the rating."""
     attempt = session.get(OutboundAttempt, attempt_id)
     if attempt is None or attempt.outcome is not None:
         raise LookupError(f"outbound attempt {attempt_id} is not running")
     call = session.get(OutboundCall, attempt.call_id)
     assert call is not None
     answered = report.reached is Outcome.ANSWERED
-    detail = {**report.detail, "key": report.key} if report.key else dict(report.detail)
+    detail: dict[str, Any] = {**report.detail, "key": report.key} if report.key \
+        else dict(report.detail)
     if report.comment:
         detail["comment"] = report.comment
     if call.purpose == Purpose.SURVEY:
@@ -138,7 +143,13 @@ def record_report(
         outcome = survey_outcome(answered=answered, rating=rating) if answered else report.reached
         if rating is not None:
             call.result = rating.value
-            detail.update(_store_rating(session, call, rating, now=now, policy=policy))
+            detail.update(_store_rating(session, call, rating, comment=report.comment, now=now,
+                                        policy=policy))
+        if report.comment:
+            job = queue_comment(session, path=report.comment, language=policy.comment_language,
+                                now=now)
+            if job is not None:
+                detail["comment_job"] = job.id
     else:
         acknowledged = answered and report.key == ACKNOWLEDGE_KEY
         outcome = Outcome.ANSWERED if acknowledged else (
@@ -154,10 +165,12 @@ def record_report(
 
 
 def _store_rating(session: Session, call: OutboundCall, rating: lc.Satisfaction, *,
-                  now: datetime, policy: Policy) -> dict[str, str]:
-    """The rating as a ``Revisit`` on the ticket; a ticket that moved on keeps the call's
-    result only (the refusal is in the attempt's detail). ``ConcurrentUpdate`` (another
-    transition won the race) is raised: record the whole report again."""
+                  comment: str | None, now: datetime, policy: Policy) -> dict[str, str | int]:
+    """The rating as a ``Revisit`` on the ticket (its event's ``seq`` kept as ``revisit_seq``;
+    a recorded comment's path on the event, its text once transcribed); a ticket that moved
+    on keeps the call's result only (the refusal is in the attempt's detail).
+    ``ConcurrentUpdate`` (another transition won the race) is raised: record the whole report
+    again."""
     action = lc.Revisit(result=rating, ticket_id=call.caller_ticket)
     try:
         with session.begin_nested():
@@ -169,7 +182,13 @@ def _store_rating(session: Session, call: OutboundCall, rating: lc.Satisfaction,
         log.warning("survey of %s: rating %s not stored on the ticket: %s", call.number,
                     rating.value, exc)
         return {"ticket_error": str(exc)}
-    return {"ticket_status": ticket.status}
+    if comment:
+        assert ticket.id is not None
+        event = revisit_event(session, ticket_id=ticket.id, seq=ticket.version)
+        if event is not None:
+            event.payload = {**event.payload, "comment_recording": comment}
+            session.add(event)
+    return {"ticket_status": ticket.status, "revisit_seq": ticket.version}
 
 
 def _decide(call: OutboundCall, outcome: Outcome, *, attempt: int, now: datetime,
