@@ -1,7 +1,7 @@
 """拨打 on the callback agent's page (``hotline.web.pages.callback``) on SQLite: the page's
 click-to-call stores the agent call and starts it through the real ``AgentCaller`` (Asterisk
-answers in memory: ``AgentAsterisk``), the row's cell shows the call running then how it ended,
-and the refusals (no telephony, no phone of mine, the number already in a call, a role that
+answers in memory: ``AgentAsterisk``), the row's cell shows the call running then how it ended
+(answered; not placed, my phone or the caller not answering, the caller busy), and the refusals (no telephony, no phone of mine, the number already in a call, a role that
 may not) are shown in Chinese. The call through the real sandbox is
 tests/integration/test_outbound_calls.py's click-to-call."""
 
@@ -136,11 +136,17 @@ def test_given_my_phone_when_i_press_dial_then_it_rings_me_then_the_caller_and_e
     assert ami.sent[0]["Channel"] == "PJSIP/seat3"
 
 
-def test_given_asterisk_away_when_i_press_dial_then_the_failure_is_shown(
-    world: ApiWorld,
+@pytest.mark.parametrize(("ami", "outcome", "shown"), [
+    (NoAsterisk(), "failed", "呼叫失败：电话系统未能发起呼叫"),
+    (AgentAsterisk(agent_answers=False), "no_answer", "上次回拨：您的话机未接听"),
+    (AgentAsterisk(dial_status="NOANSWER"), "no_answer", "上次回拨：来电人未接听"),
+    (AgentAsterisk(dial_status="BUSY"), "busy", "上次回拨：来电人忙线"),
+], ids=["asterisk-away", "agent-not-answering", "caller-not-answering", "caller-busy"])
+def test_given_a_call_that_did_not_go_through_when_it_ends_then_the_row_says_why(
+    world: ApiWorld, ami: Any, outcome: str, shown: str,
 ) -> None:
     number = reviewed_web_ticket(world.engine, world.clock())
-    agent_caller(world, NoAsterisk())
+    agent_caller(world, ami)
     agent = logged_in(world, "callback")
     try:
         status, cell = dial(agent, number)
@@ -148,9 +154,11 @@ def test_given_asterisk_away_when_i_press_dial_then_the_failure_is_shown(
         _, done, cell = after_the_call(world, agent, number)
     finally:
         agent.__exit__(None, None, None)
-    assert done.outcome == "failed" and "AMI is not connected" in done.detail["error"]
-    assert state(cell) == "failed" and "呼叫失败：电话系统未能发起呼叫" in cell
-    assert "AMI is not connected" in cell
+    assert done.outcome == outcome and state(cell) == outcome and shown in cell
+    assert ">拨打</button>" in cell
+    if isinstance(ami, NoAsterisk):  # the AMI client's reason, on the attempt and shown
+        assert "AMI is not connected" in done.detail["error"]
+        assert "AMI is not connected" in cell
 
 
 def test_given_no_phone_or_no_telephony_when_i_press_dial_then_told_why_in_chinese(

@@ -53,11 +53,14 @@ REFUSALS = {
     AmiUnavailable.error_id: "电话系统未接入本服务，无法拨打",
 }
 # How an agent call ended: by the agent's leg when it was not answered, else by the citizen's.
-AGENT_LEG = {Outcome.NO_ANSWER: "您的话机未接听", Outcome.BUSY: "您的话机忙",
-             Outcome.FAILED: "您的话机未能振铃"}
-CITIZEN = {Outcome.ANSWERED: "已接通，通话已结束", Outcome.NO_ANSWER: "来电人未接听",
-           Outcome.BUSY: "来电人忙线", Outcome.FAILED: "未能接通来电人",
-           Outcome.HUNG_UP: "通话中断"}
+AGENT_LEG: dict[str, str] = {
+    Outcome.NO_ANSWER: "您的话机未接听", Outcome.BUSY: "您的话机忙",
+    Outcome.FAILED: "您的话机未能振铃",
+}
+CITIZEN: dict[str, str] = {
+    Outcome.ANSWERED: "已接通，通话已结束", Outcome.NO_ANSWER: "来电人未接听",
+    Outcome.BUSY: "来电人忙线", Outcome.FAILED: "未能接通来电人", Outcome.HUNG_UP: "通话中断",
+}
 
 
 def agent_call_state(attempt: OutboundAttempt, call: OutboundCall) -> dict[str, object]:
@@ -72,9 +75,9 @@ def agent_call_state(attempt: OutboundAttempt, call: OutboundCall) -> dict[str, 
     elif "error" in detail:
         state["label"] = "呼叫失败：电话系统未能发起呼叫"
     elif detail.get("agent_leg", "answered") != "answered":
-        state["label"] = AGENT_LEG.get(Outcome(detail["agent_leg"]), "您的话机未能振铃")
+        state["label"] = AGENT_LEG.get(detail["agent_leg"], "您的话机未能振铃")
     else:
-        state["label"] = CITIZEN.get(Outcome(attempt.outcome), attempt.outcome)
+        state["label"] = CITIZEN.get(attempt.outcome, attempt.outcome)
     return state
 
 
