@@ -1,8 +1,9 @@
 """拨打 on the callback agent's page (``hotline.web.pages.callback``) on SQLite: the page's
 click-to-call stores the agent call and starts it through the real ``AgentCaller`` (Asterisk
 answers in memory: ``AgentAsterisk``), the row's cell shows the call running then how it ended
-(answered; not placed, my phone or the caller not answering, the caller busy), and the refusals (no telephony, no phone of mine, the number already in a call, a role that
-may not) are shown in Chinese. The call through the real sandbox is
+(answered; not placed, my phone or the caller not answering, the caller busy), and the
+refusals (no telephony, no phone of mine, the number already in a call, a role that may not)
+are shown in Chinese. The call through the real sandbox is
 tests/integration/test_outbound_calls.py's click-to-call."""
 
 from __future__ import annotations
