@@ -4,7 +4,8 @@ Times, on SQLite and on PostgreSQL, p50 and p95 over ``--reps`` runs after one w
 
 * **monthly report**: what ``/supervisor/reports`` computes for the last whole month: the
   rates, score and rank of every unit, the month's call rates and the analyses (frequent
-  matters, hot topics against the month before, repeat requests) (target ≤ 5 s);
+  matters, hot topics against the month before, repeat requests) (target ≤ 5 s); each of the
+  three parts is also timed alone;
 * **ranking for a year**: rates, score and rank of every unit over the last 365 days
   (target ≤ 2 s);
 * **dashboard refresh**: what the supervisor's workspace (``/supervisor``, fetched again on
@@ -38,21 +39,40 @@ from hotline.bench.seed import CST, DEFAULT_NOW
 from hotline.db import make_engine
 from hotline.oversight.analyses import analyse
 from hotline.oversight.calls import call_rates
-from hotline.oversight.definitions import PeriodKind, period
+from hotline.oversight.definitions import Period, PeriodKind, period
 from hotline.oversight.queries import ranked_units
 from hotline.web.pages.supervisor_charts import workspace_charts
 from hotline.web.pages.supervisor_review import review_context, wall
 
-TARGETS = {"monthly report": 5.0, "ranking for a year": 2.0, "dashboard refresh": 0.2}
+# The parts of the monthly report are timed apart too (no target of their own).
+TARGETS: dict[str, float | None] = {
+    "monthly report": 5.0, "· its ranking": None, "· its call rates": None,
+    "· its analyses": None, "ranking for a year": 2.0, "dashboard refresh": 0.2,
+}
+
+
+def last_month() -> Period:
+    return period(PeriodKind.MONTH, DEFAULT_NOW.date().replace(day=1) - timedelta(days=1),
+                  zone=CST)
+
+
+def month_ranking(session: Session) -> int:
+    return len(ranked_units(session=session, period=last_month(), as_of=DEFAULT_NOW))
+
+
+def month_calls(session: Session) -> int:
+    return call_rates(session=session, period=last_month()).offered
+
+
+def month_analyses(session: Session) -> int:
+    return analyse(session=session, period=last_month()).total
 
 
 def monthly(session: Session) -> int:
-    last_month = (DEFAULT_NOW.date().replace(day=1) - timedelta(days=1))
-    p = period(PeriodKind.MONTH, last_month, zone=CST)
-    ranked = ranked_units(session=session, period=p, as_of=DEFAULT_NOW)
-    call_rates(session=session, period=p)
-    analyse(session=session, period=p)
-    return len(ranked)
+    units = month_ranking(session)
+    month_calls(session)
+    month_analyses(session)
+    return units
 
 
 def yearly(session: Session) -> int:
@@ -68,8 +88,11 @@ def dashboard(session: Session) -> int:
     return sum(lights.values())
 
 
-CASES: dict[str, Callable[[Session], int]] = {
-    "monthly report": monthly, "ranking for a year": yearly, "dashboard refresh": dashboard,
+CASES: dict[str, tuple[Callable[[Session], int], str]] = {
+    "monthly report": (monthly, "units"), "· its ranking": (month_ranking, "units"),
+    "· its call rates": (month_calls, "calls offered"),
+    "· its analyses": (month_analyses, "tickets"),
+    "ranking for a year": (yearly, "units"), "dashboard refresh": (dashboard, "open tickets lit"),
 }
 
 
@@ -82,8 +105,7 @@ class Timing:
 
 def measure(engine: Engine, reps: int) -> dict[str, Timing]:
     out = {}
-    for name, case in CASES.items():
-        what = "open tickets lit" if name == "dashboard refresh" else "units"
+    for name, (case, what) in CASES.items():
         seconds, units = [], 0
         for i in range(reps + 1):
             with Session(engine) as session:
@@ -120,9 +142,10 @@ def print_table(results: dict[str, dict[str, Timing]], plan: CityPlan, reps: int
         cells = []
         for name in names:
             t = results[name][case]
-            ok = "ok" if t.p95 <= target else "MISSED"
-            cells.append(f"{_ms(t.p50)} / {_ms(t.p95)} {ok}")
-        print(f"| {case} | ≤ {_ms(target)} | " + " | ".join(cells) + " |")
+            ok = "" if target is None else " ok" if t.p95 <= target else " MISSED"
+            cells.append(f"{_ms(t.p50)} / {_ms(t.p95)}{ok}")
+        goal = "" if target is None else f"≤ {_ms(target)}"
+        print(f"| {case} | {goal} | " + " | ".join(cells) + " |")
 
 
 def _ms(seconds: float) -> str:

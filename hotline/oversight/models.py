@@ -18,10 +18,13 @@ class OversightFact(SQLModel, table=True):
     __tablename__ = "oversight_fact"
     __table_args__ = (
         UniqueConstraint("ticket_id", "unit_id"),
-        Index("ix_oversight_fact_dispatched", "dispatched_at", "unit_id"),
-        Index("ix_oversight_fact_due", "due_at", "unit_id"),
-        Index("ix_oversight_fact_revisited", "revisited_at", "unit_id"),
-        # Covering (migration 0070): a unit's rates over a year read these indexes alone.
+        # Covering (migrations 0070, 0071): the rates over a year, of every unit or of one,
+        # read these indexes alone.
+        Index("ix_oversight_fact_dispatched", "dispatched_at", "unit_id", "sign_by",
+              "responded_at"),
+        Index("ix_oversight_fact_due", "due_at", "unit_id", "finished_at", "late_replies"),
+        Index("ix_oversight_fact_revisited", "revisited_at", "unit_id", "matter_id",
+              "satisfaction", "unsatisfied_twice"),
         Index("ix_oversight_fact_unit_dispatched", "unit_id", "dispatched_at", "sign_by",
               "responded_at"),
         Index("ix_oversight_fact_unit_due", "unit_id", "due_at", "finished_at", "late_replies"),

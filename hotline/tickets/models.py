@@ -177,6 +177,7 @@ class Ticket(TicketBase, table=True):
         Index("ix_ticket_unit_created", "main_unit_id", "created_at", "id"),
         Index("ix_ticket_type_created", "request_type", "created_at", "id"),
         Index("ix_ticket_light_created", "light", "created_at", "id"),
+        Index("ix_ticket_light_unit", "light", "main_unit_id"),  # the workspace (0071)
     )
 
     id: int | None = Field(default=None, primary_key=True)
