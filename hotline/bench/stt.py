@@ -14,6 +14,10 @@ the same set twice, with one process per core (``--workers``, default ``os.cpu_c
 * **direct**: plain processes that load ``vosk.Model`` and feed each file's frames as they
   are to ``KaldiRecognizer(model, 8000)``, as Vosk's own examples do.
 
+Both run at the batch lane's priority (``service.BATCH_NICE``: our pool's processes lower
+theirs, the direct ones too), so that on a shared machine the wall seconds compare the two
+pools, not their priorities.
+
 CPU seconds are those of the worker processes while the set runs (``/proc/PID/stat``; the
 models are loaded before the clock starts), plus, for ours, those of the process running the
 service (poll loop, database). It prints audio seconds per CPU second and per wall second
@@ -160,9 +164,10 @@ def wav_seconds(path: Path) -> float:
 
 # --- direct: Vosk in plain processes ------------------------------------------------------
 def _direct_worker(model_dir: str, todo: Queue[str | None], done: Queue[Any],
-                   measured: Any) -> None:
+                   measured: Any, nice: int) -> None:
     import vosk
 
+    os.nice(nice)
     vosk.SetLogLevel(-1)
     model = vosk.Model(model_dir)
     done.put(("ready", os.getpid()))
@@ -179,11 +184,14 @@ def _direct_worker(model_dir: str, todo: Queue[str | None], done: Queue[Any],
 
 
 def run_direct(model_dir: Path, recordings: Sequence[Path], workers: int) -> Run:
+    from hotline.stt.service import BATCH_NICE
+
     ctx = multiprocessing.get_context("spawn")
     todo: Queue[str | None] = ctx.Queue()
     done: Queue[Any] = ctx.Queue()
     measured_all = ctx.Event()
-    procs = [ctx.Process(target=_direct_worker, args=(str(model_dir), todo, done, measured_all))
+    procs = [ctx.Process(target=_direct_worker,
+                         args=(str(model_dir), todo, done, measured_all, BATCH_NICE))
              for _ in range(workers)]
     for p in procs:
         p.start()

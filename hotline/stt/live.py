@@ -6,12 +6,13 @@ ChanSpy,<caller>\\,qEuo)``, a spy channel that hears only the caller (``o``), qu
 and ends with the call (``E``). The caller's channel is untouched: the prompt, the beep, ``#``,
 the silence end, MixMonitor and the message file are exactly as without streaming.
 
-While the stream runs, the recogniser (``StreamWorker``, a process of its own) is fed the
-message in the same half-second chunks as ``transcribe_file`` reads, so the words are the
-batch job's words. What it is fed is the recording itself, read as Asterisk writes it (a few
-kilobytes behind): the stream alone is not a faithful copy. ChanSpy's audiohook drops audio
-it could not hand over in time (``AST_AUDIOHOOK_SMALL_QUEUE``), which on a loaded machine
-happened in three of five 60-second messages. The stream is cut where the recording starts
+While the stream runs, the recogniser (the transcription service's interactive process,
+``StreamWorker``, never busy with batch jobs) is fed the message in the same half-second
+chunks as ``transcribe_file`` reads, so the words are the batch job's words. What it is fed
+is the recording itself, read as Asterisk writes it (a few kilobytes behind): the stream
+alone is not a faithful copy. ChanSpy's audiohook drops audio it could not hand over in time
+(``AST_AUDIOHOOK_SMALL_QUEUE``), which on a loaded machine happened in three of five
+60-second messages. The stream is cut where the recording starts
 (``find_lead``) and compared with the file; where they part, the log says so and the file's
 audio goes on (``repaired`` in the status). The end of the stream is the end of the message:
 the closed file's last bytes are fed, and the transcript is stored as the recording's job.
@@ -217,8 +218,10 @@ class LiveTranscripts:
             log.warning("live transcription off: no %s model yet (the batch job transcribes "
                         "messages)", self.settings.stt.language)
             return
-        self.worker = StreamWorker((model,))
-        self.worker.start()
+        self.worker = self.service.interactive_recogniser()
+        if self.worker is None:
+            log.warning("live transcription off: the transcription service is not started")
+            return
         await self.server.start()
 
     async def stop(self) -> None:
@@ -228,9 +231,7 @@ class LiveTranscripts:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for session in list(self.sessions.values()):
             await self._fall_back(session, "the controller is stopping")
-        if self.worker is not None:
-            await asyncio.to_thread(self.worker.stop)
-            self.worker = None
+        self.worker = None  # the transcription service's: it stops it
 
     def status(self) -> dict[str, Any]:
         return {"enabled": self.worker is not None, "listening": self.server.listening,
@@ -243,12 +244,12 @@ class LiveTranscripts:
     async def begin(self, *, call_id: str, host_path: str) -> str | None:
         """A message is about to be recorded at ``host_path``: the AudioSocket dial string
         of its stream, or None (not streamed: no model, the job is taken, …)."""
-        worker = self.worker
-        if worker is None:
+        if self.worker is None:
             return None
-        if not worker.alive:  # it died (its streams fell back): a new one for this message
-            log.warning("live transcription: the recogniser process died; starting another")
-            worker.start()
+        # it died (its streams fell back): the service starts a new one for this message
+        self.worker = self.service.interactive_recogniser()
+        if self.worker is None:
+            return None
         path = Path(host_path)
         try:
             rel = path.relative_to(self.settings.recordings_dir).as_posix()

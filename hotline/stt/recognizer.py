@@ -17,8 +17,10 @@ text itself and would take ``"\\ub124"`` literally, a word that no model has.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +60,15 @@ def preload_quietly(models: Sequence[ModelInfo]) -> None:
             load(model)
         except SttError as exc:
             logging.getLogger(__name__).warning("%s", exc)
+
+
+def preload_niced(models: Sequence[ModelInfo], nice: int) -> None:
+    """Process initializer: this process's priority lowered by ``nice`` (``os.nice``), then
+    the models loaded (``preload_quietly``). The transcription service's lanes run at
+    different priorities: callers waiting on an answer first, the batch backlog last."""
+    with contextlib.suppress(OSError):
+        os.nice(nice)
+    preload_quietly(models)
 
 
 def _recognizer(model: ModelInfo, grammar: list[str] | None = None) -> Any:

@@ -16,6 +16,13 @@ one per core), started with ``spawn`` (never a fork of a process with threads) a
 the available models once each. A running job's lease is renewed every third of
 ``stt.lease_seconds``: a job is taken again only when its owner is gone.
 
+Two lanes, so that a caller never waits behind the queue: the pool takes batch jobs only, its
+processes at nice ``BATCH_NICE`` (19); what a caller waits on (a speech menu's answer,
+``choose``, and the live messages of ``hotline.stt.live``) goes to ``interactive``, one
+process of its own (``StreamWorker``, nice 10, started again if it died). A backlog of
+two-hour recordings keeps every pool process busy for minutes; an answer still takes the
+interactive process at once, and the pool only has the CPU the callers leave.
+
 ``on_transcript(session, transcript)`` runs in the transaction that stores each transcript
 (inside a savepoint: if it fails, it is logged and the transcript is kept), so what it writes
 (a work-order draft) is committed with the transcript or not at all.
@@ -46,10 +53,12 @@ from hotline.stt import queue
 from hotline.stt.errors import AudioError, ModelMissing, SttError
 from hotline.stt.models import JobStatus, Transcript, utcnow
 from hotline.stt.models_dir import ModelInfo, find_model
-from hotline.stt.recognizer import Choice, preload_quietly, recognize_choice, transcribe_file
+from hotline.stt.recognizer import Choice, preload_niced, recognize_choice, transcribe_file
+from hotline.stt.stream_worker import StreamWorker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+BATCH_NICE = 19  # the pool's processes: below the interactive recogniser (10) and Asterisk
 TranscriptHook = Callable[[Session, Transcript], None]
 
 
@@ -68,6 +77,7 @@ class TranscriptionService:
         self.missing: dict[str, str] = {}  # language -> why there is no model
         self.running: dict[int, queue.Claim] = {}
         self._pool: ProcessPoolExecutor | None = None
+        self.interactive: StreamWorker | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -82,6 +92,8 @@ class TranscriptionService:
         languages = await self._db(lambda s: queue.queued_languages(session=s))
         await asyncio.to_thread(self._refresh_models, languages)
         self._pool = self._new_pool()
+        self.interactive = StreamWorker(tuple(self.models.values()))
+        self.interactive.start()
         self._loop_task = asyncio.create_task(self._run(), name="stt-poll")
 
     async def stop(self) -> None:
@@ -99,6 +111,9 @@ class TranscriptionService:
         if self._pool is not None:
             self._terminate(self._pool)
             self._pool = None
+        if self.interactive is not None:
+            await asyncio.to_thread(self.interactive.stop)
+            self.interactive = None
 
     def notify(self) -> None:
         """Look at the queue now (another component added a job)."""
@@ -131,13 +146,24 @@ class TranscriptionService:
 
     async def choose(self, audio: Path | bytes, phrases: Sequence[str], *,
                      language: str | None = None) -> Choice:
-        """Which phrase was said (a speech menu), recognised in a worker process (in a
-        thread of this process when the service is not started)."""
+        """Which phrase was said (a speech menu), recognised by the interactive process,
+        never queued behind batch jobs (in a thread of this process when the service is not
+        started)."""
         lang = language or self.stt.language
         model = self.models.get(lang) or find_model(self.settings, lang)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, recognize_choice, audio, list(phrases),
-                                          model)
+        interactive = self.interactive_recogniser()
+        if interactive is None:
+            return await asyncio.to_thread(recognize_choice, audio, list(phrases), model)
+        return await interactive.choose(audio, phrases, model)
+
+    def interactive_recogniser(self) -> StreamWorker | None:
+        """The interactive lane's process, started again if it died (None: the service is
+        not started)."""
+        interactive = self.interactive
+        if interactive is not None and not interactive.alive and not self._stopping:
+            log.warning("transcription: the interactive recogniser died; starting another")
+            interactive.start()
+        return interactive
 
     # live transcriptions (hotline.stt.live) hold a recording's job while the caller speaks
     async def claim_live(self, *, path: str, language: str | None = None
@@ -180,6 +206,7 @@ class TranscriptionService:
 
     def status(self) -> dict[str, Any]:
         return {"workers": self.workers, "worker_pids": self.worker_pids(),
+                "interactive_pid": self.interactive.pid if self.interactive else None,
                 "running_jobs": sorted(self.running),
                 "models": {lang: m.name for lang, m in self.models.items()},
                 "missing_models": dict(self.missing)}
@@ -312,8 +339,8 @@ class TranscriptionService:
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=self.workers,
                                    mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=preload_quietly,
-                                   initargs=(tuple(self.models.values()),))
+                                   initializer=preload_niced,
+                                   initargs=(tuple(self.models.values()), BATCH_NICE))
 
     def _replace_pool(self, broken: ProcessPoolExecutor) -> None:
         if self._pool is broken and not self._stopping:

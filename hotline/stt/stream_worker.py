@@ -1,4 +1,4 @@
-"""A process that keeps live recognitions: audio goes in as it arrives, a transcript comes out.
+"""The interactive recogniser: live messages and speech-menu answers, never behind batch jobs.
 
 A live recognition has state (the Kaldi decoder), so it cannot hop between the transcription
 pool's processes the way a whole file can. ``StreamWorker`` is one process of its own (spawned,
@@ -10,30 +10,37 @@ messages on a queue (never blocks) and awaits the result::
     worker.open("call-1", model)
     worker.feed("call-1", pcm_8k)        # 16-bit mono 8 kHz, half a second per message
     result = await worker.finish("call-1", audio_seconds=12.5)   # transcript fields
+    choice = await worker.choose(Path("answer.wav"), ["네", "아니요"], model)  # a speech menu
     worker.stop()
+
+The transcription service owns it (``TranscriptionService.interactive``): it is the lane of
+everything a caller waits on, while the batch pool's processes work through the queue at a
+lower priority (``service.BATCH_NICE``), so a backlog of long recordings delays neither a live
+message nor a speech menu's answer.
 
 Each chunk is resampled to the model's rate with its state carried over (``audioop.ratecv``)
 and fed through ``recognizer.Transcription``: the same chunks as ``transcribe_file`` makes of
-the same audio, hence the same words. A recognition that fails, or a process that dies,
-fails its ``finish`` with :class:`StreamFailed`.
+the same audio, hence the same words. A choice is ``recognize_choice`` in this process. A
+recognition that fails, or a process that dies, fails its ``finish`` (or ``choose``) with
+:class:`StreamFailed`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import multiprocessing
-import os
 import queue as stdlib_queue
 import threading
+import uuid
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from hotline.stt.errors import SttError
 from hotline.stt.models_dir import ModelInfo
-from hotline.stt.recognizer import Transcription, preload_quietly
+from hotline.stt.recognizer import Choice, Transcription, preload_niced, recognize_choice
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -67,9 +74,7 @@ def serve(inbox: Any, outbox: Any, models: Sequence[ModelInfo]) -> None:
 
     It runs at a lower priority (nice 10): recognition may lag a little, but Asterisk's
     threads must not, or the spy's audiohook drops audio it could not hand over in time."""
-    with contextlib.suppress(OSError):
-        os.nice(NICE)
-    preload_quietly(models)
+    preload_niced(models, NICE)
     outbox.put(("", "ready", None))
     live: dict[str, _Live] = {}
     while True:
@@ -90,6 +95,9 @@ def serve(inbox: Any, outbox: Any, models: Sequence[ModelInfo]) -> None:
                 outbox.put((stream_id, "done", run.run.finish(audio_seconds=arg)))
             elif op == "drop":
                 live.pop(stream_id, None)
+            elif op == "choose":
+                audio, phrases, model = arg
+                outbox.put((stream_id, "done", recognize_choice(audio, phrases, model)))
         except Exception as exc:  # noqa: BLE001 - reported to the stream's owner
             live.pop(stream_id, None)
             outbox.put((stream_id, "error", f"{type(exc).__name__}: {exc}"))
@@ -107,7 +115,7 @@ class StreamWorker:
         self._process: Any = None
         self._reader: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._waiting: dict[str, asyncio.Future[Any]] = {}
         self._failed: dict[str, str] = {}
         self._opened: dict[str, Any] = {}  # stream id -> the process holding it
         self._stopping = False
@@ -183,6 +191,24 @@ class StreamWorker:
         finally:
             self._waiting.pop(stream_id, None)
             self._opened.pop(stream_id, None)
+
+    # one speech-menu answer ---------------------------------------------------------
+    async def choose(self, audio: Path | bytes, phrases: Sequence[str], model: ModelInfo
+                     ) -> Choice:
+        """Which of ``phrases`` was said (``recognize_choice`` in the process)."""
+        if not self.alive:
+            raise StreamFailed("the interactive recogniser is not running")
+        ask = f"choice-{uuid.uuid4()}"
+        future: asyncio.Future[Choice] = asyncio.get_running_loop().create_future()
+        self._waiting[ask] = future
+        self._opened[ask] = self._process
+        self._inbox.put(("choose", ask, (audio, list(phrases), model)))
+        try:
+            return await future
+        finally:
+            self._waiting.pop(ask, None)
+            self._opened.pop(ask, None)
+            self._failed.pop(ask, None)
 
     # results, read in a thread ------------------------------------------------------
     def _read(self, outbox: Any, process: Any) -> None:
