@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from hotline.bench.city_calls import CALL_COLUMNS, CallPlan, CallReport, CallSeeder
-from hotline.bench.pg import postgres_server
+from hotline.bench.pg import BENCH_SETTINGS, postgres_server
 from hotline.bench.seed import (
     DEFAULT_NOW,
     SEEDER_VERSION,
@@ -44,6 +44,8 @@ from hotline.db import make_engine, migrate, session_scope
 from hotline.tickets.units import load_default_list
 
 DEFAULT_SQLITE = Path("var/city/sqlite.db")
+# The bench server's settings with less WAL kept: the full city is some 20 GB on each database.
+PG_SETTINGS = {**BENCH_SETTINGS, "max_wal_size": "1GB"}
 CITY_VERSION = 1
 
 
@@ -177,7 +179,7 @@ def main() -> int:
     if args.postgres is not None:
         args.postgres.mkdir(parents=True, exist_ok=True)
         args.postgres.chmod(0o755)
-        with postgres_server(args.postgres) as server:
+        with postgres_server(args.postgres, settings=PG_SETTINGS) as server:
             server.create_database("city")
             return _seed(make_engine(server.url("city")), plan)
     return _seed(make_engine(_url(args.db)), plan)

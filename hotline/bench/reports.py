@@ -34,7 +34,14 @@ from time import perf_counter, process_time
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from hotline.bench.city import CityPlan, add_plan_arguments, describe, plan_from, prepare
+from hotline.bench.city import (
+    PG_SETTINGS,
+    CityPlan,
+    add_plan_arguments,
+    describe,
+    plan_from,
+    prepare,
+)
 from hotline.bench.pg import postgres_server
 from hotline.bench.seed import CST, DEFAULT_NOW
 from hotline.db import make_engine
@@ -182,7 +189,7 @@ def main() -> int:
         engine = make_engine(f"sqlite:///{root / 'sqlite.db'}")
         results["SQLite"] = run("SQLite", engine, plan, args.reps)
     if args.only in (None, "postgres"):
-        with postgres_server(root / "pg") as server:
+        with postgres_server(root / "pg", settings=PG_SETTINGS) as server:
             server.create_database("city")
             results["PostgreSQL"] = run("PostgreSQL", make_engine(server.url("city")), plan,
                                         args.reps)
