@@ -1,12 +1,11 @@
-"""Fixtures of the integration tier: the real Asterisk sandbox and our real controller.
-
-A missing sandbox is a failure with a clear message, never a skip.
+"""Fixtures of the integration tier: our real controller against the real Asterisk sandbox
+(the ``sandbox`` and ``base_settings`` fixtures: tests/asterisk_sandbox.py, shared with the
+browser scenarios that place real calls).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import threading
 import time
@@ -20,37 +19,17 @@ from hotline.app import Hotline
 from hotline.calls.store import CallView
 from hotline.config import Settings, load_settings
 from hotline.telephony.sandbox import Sandbox
+from tests.asterisk_sandbox import test_overrides
 
 pytestmark = pytest.mark.integration
 
 
-def test_overrides() -> dict[str, Any]:
-    """Tests record into a folder of their own, emptied before each test."""
-    home = load_settings().home
-    return {"recordings": {"dir": str(home / "var" / "test-recordings")}}
-
-
-@pytest.fixture(scope="session")
-def base_settings() -> Settings:
-    return load_settings(**test_overrides())
-
-
-@pytest.fixture(scope="session")
-def sandbox(base_settings: Settings) -> Iterator[Sandbox]:
-    if os.geteuid() != 0:
-        pytest.fail("the integration tier needs root: it runs Asterisk in a chroot sandbox")
-    box = Sandbox(base_settings)
-    was_running = box.status().running
-    try:
-        box.up()
-        box.rebind()
-    except Exception as exc:  # noqa: BLE001 - reported as a failure with the reason
-        pytest.fail(f"the Asterisk sandbox could not start: {exc}")
-    yield box
-    if was_running:
-        Sandbox(load_settings()).rebind()  # give the developer's sandbox its folders back
-    else:
-        box.down()
+def wait_for_ami(hotline: Hotline, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not hotline.ami.connected:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the controller did not log in to AMI in {timeout} s")
+        time.sleep(0.05)
 
 
 class RunningHotline:
@@ -65,11 +44,7 @@ class RunningHotline:
     def start(self) -> None:
         self.thread.start()
         self.call(self.hotline.start())
-        deadline = time.monotonic() + 15
-        while not self.hotline.ami.connected:
-            if time.monotonic() > deadline:
-                raise AssertionError("the controller did not log in to AMI in 15 s")
-            time.sleep(0.05)
+        wait_for_ami(self.hotline)
 
     def call(self, coro: Any, timeout: float = 60) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
@@ -123,15 +98,19 @@ def reset_asterisk(sandbox: Sandbox, settings: Settings) -> None:
         time.sleep(0.1)
 
 
+def empty_recordings(settings: Settings) -> None:
+    recordings = settings.recordings_dir
+    if recordings.is_dir():
+        for child in recordings.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+
 @pytest.fixture
 def make_hotline(sandbox: Sandbox, base_settings: Settings, tmp_path: Path
                  ) -> Iterator[Callable[..., RunningHotline]]:
     started: list[RunningHotline] = []
     reset_asterisk(sandbox, base_settings)
-    recordings = base_settings.recordings_dir
-    if recordings.is_dir():
-        for child in recordings.iterdir():
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    empty_recordings(base_settings)
 
     def factory(**overrides: Any) -> RunningHotline:
         clock = overrides.pop("clock", None)
