@@ -22,6 +22,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ import pytest
 import uvicorn
 
 from hotline.app import Hotline, build_app
-from hotline.config import load_settings
+from hotline.config import Settings, load_settings
 from hotline.db import session_scope
 from hotline.users.models import Role, UserCreate
 from hotline.users.service import create_user
@@ -98,18 +99,10 @@ def _check_system() -> None:
         pytest.fail("no CJK font: run `make system-deps` (Debian package fonts-wqy-microhei)")
 
 
-@pytest.fixture(scope="session")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    tmp = tmp_path_factory.mktemp("console")
-    settings = load_settings(
-        home=REPO,
-        db={"url": f"sqlite:///{tmp / 'hotline.db'}"},
-        agi={"port": _free_port()},
-        ami={"port": _free_port(), "connect_timeout": 0.2},
-        recordings={"dir": str(tmp / "recordings")},
-        prompts={"dir": str(REPO / "var" / "prompts")},
-        web={"attachments_dir": str(tmp / "attachments")},
-    )
+@contextmanager
+def serve(settings: Settings) -> Iterator[Console]:
+    """The app (``build_app``) served by uvicorn in a thread on a loopback port, with the
+    users of ``USERS``; stopped on leaving."""
     ready = threading.Event()
     loops: list[asyncio.AbstractEventLoop] = []
 
@@ -141,6 +134,22 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         server.should_exit = True
         thread.join(timeout=WAIT)
         sock.close()
+
+
+@pytest.fixture(scope="session")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    tmp = tmp_path_factory.mktemp("console")
+    settings = load_settings(
+        home=REPO,
+        db={"url": f"sqlite:///{tmp / 'hotline.db'}"},
+        agi={"port": _free_port()},
+        ami={"port": _free_port(), "connect_timeout": 0.2},
+        recordings={"dir": str(tmp / "recordings")},
+        prompts={"dir": str(REPO / "var" / "prompts")},
+        web={"attachments_dir": str(tmp / "attachments")},
+    )
+    with serve(settings) as console:
+        yield console
 
 
 @pytest.fixture(scope="session")
