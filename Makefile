@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := debootstrap sip-tester espeak-ng sox postgresql chromium fonts-wqy-microhei
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-browser test-integration lint system-deps venv sandbox-up sandbox-down bench-calls bench-tickets bench-stt bench-console clean
+.PHONY: run test test-unit test-browser test-integration lint system-deps venv sandbox-up sandbox-down bench-calls bench-tickets bench-stt bench-console bench-outbound clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] < (3, 13), "hotline needs Python 3.11 or 3.12 (pyVoIP imports audioop), found " + sys.version' 
@@ -62,6 +62,11 @@ seed-city: venv
 # in var/city); targets 5 s, 2 s, 200 ms; e.g. BENCH_ARGS="--tickets 500000 --calls 2500000"
 bench-reports: system-deps venv
 	$(BIN)/python -m hotline.bench.reports $(BENCH_ARGS)
+
+# N concurrent survey calls through the sandbox answered by SIPp (keys 1, then 2), one run per
+# N: placed, answered, results stored, lost, calls/min, CPU; e.g. BENCH_ARGS="--n 30 10 --rounds 3"
+bench-outbound: system-deps venv
+	$(BIN)/python -m hotline.bench.outbound $(BENCH_ARGS)
 
 # The console with 1,000,000 tickets: page server time p95 (target 100 ms), AMI event to the
 # pop in chromium p95 (300 ms); e.g. BENCH_ARGS="--keep /var/tmp/bench --only sqlite"

@@ -8,6 +8,9 @@ Example::
 
     scenario = caller_scenario([Pause(3000), Digit("2"), Pause(1500), Speech(), Digit("#")])
     result = run_sipp(scenario, calls=1, concurrent=1, port=5080, number="12345")
+
+SIPp as the called phone (the outbound benchmark): ``answerer_scenario`` answers each INVITE,
+runs the steps, then waits for Asterisk's BYE.
 """
 
 from __future__ import annotations
@@ -42,7 +45,30 @@ class Speech:
     pass
 
 
-Step = Pause | Digit | Speech
+@dataclass(frozen=True)
+class Capture:
+    """A digit from a capture of our own (``press_capture``), played like ``Digit``."""
+
+    path: Path
+
+
+Step = Pause | Digit | Speech | Capture
+
+# G.711 (A-law for the caller, μ-law for the answerer) and RFC 2833 telephone events.
+_SDP = """Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP {codec} 101
+a=rtpmap:{codec} {name}/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+a=ptime:20
+]]></send>"""
 
 _HEAD = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
@@ -56,20 +82,7 @@ Call-ID: [call_id]
 CSeq: 1 INVITE
 Contact: sip:sipp@[local_ip]:[local_port]
 Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-15
-a=ptime:20
-]]></send>
+""" + _SDP.format(codec=8, name="PCMA") + """
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
@@ -132,24 +145,92 @@ def _digit_file(key: str) -> Path:
     return path
 
 
+# The called side: ring, answer, wait for the ACK.
+_REPLY = """  <send{retrans}><![CDATA[
+SIP/2.0 {status}
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+"""
+_ANSWER = ("""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="hotline answerer">
+  <recv request="INVITE" crlf="true"/>
+""" + _REPLY.format(retrans="", status="180 Ringing") + "Content-Length: 0\n]]></send>\n"
+           + _REPLY.format(retrans=' retrans="500"', status="200 OK")
+           + _SDP.format(codec=0, name="PCMU")
+           + '\n  <recv request="ACK" rtd="true" crlf="true"/>\n')
+
+
 def caller_scenario(steps: list[Step], *, hang_up: bool = True) -> str:
     """A UAC scenario: call, then the steps (pauses, digits, speech), then BYE.
 
     While the script runs, a BYE from Asterisk (the flow hung up) is answered and ends it.
     """
-    body = [_HEAD]
+    body = [_HEAD, *_steps(steps)]
+    body.append(_BYE if hang_up else '  <recv request="BYE" timeout="120000" next="bye"/>\n')
+    body.append(_TAIL)
+    return "".join(body)
+
+
+def answerer_scenario(steps: list[Step], *, wait_ms: int = 120000) -> str:
+    """A UAS scenario: answer an INVITE, run the steps, then wait up to ``wait_ms`` for the
+    BYE from Asterisk (a BYE during the steps ends the script cleanly too)."""
+    return "".join([_ANSWER, *_steps(steps),
+                    f'  <recv request="BYE" timeout="{wait_ms}" next="bye"/>\n', _TAIL])
+
+
+def press_capture(key: str, index: int, folder: Path) -> Path:
+    """SIPp's capture of ``key`` moved ``index`` presses later (RTP sequence numbers and
+    timestamp), written to ``folder``. Every replay of one capture carries the same RTP
+    timestamp, and Asterisk takes an RFC 2833 event with the timestamp of the last one for
+    its retransmission: a key pressed again must come from another capture."""
+    data = bytearray(_digit_file(key).read_bytes())
+    offset = 24  # the pcap file header; then per packet a 16-byte header and the frame
+    while offset + 16 <= len(data):
+        length = int.from_bytes(data[offset + 8:offset + 12], "little")
+        frame = offset + 16
+        rtp = _rtp_start(data, frame, length)
+        if rtp is not None:
+            seq = (int.from_bytes(data[rtp + 2:rtp + 4], "big") + 16 * index) % 2**16
+            stamp = (int.from_bytes(data[rtp + 4:rtp + 8], "big") + 8000 * index) % 2**32
+            data[rtp + 2:rtp + 4] = seq.to_bytes(2, "big")
+            data[rtp + 4:rtp + 8] = stamp.to_bytes(4, "big")
+            udp = rtp - 8
+            data[udp + 6:udp + 8] = b"\0\0"  # no UDP checksum (SIPp rewrites the ports)
+        offset = frame + length
+    path = folder / f"dtmf_{key}_{index}.pcap"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _rtp_start(data: bytearray, frame: int, length: int) -> int | None:
+    """Where the RTP header of an Ethernet (or Linux cooked) IPv4/UDP frame starts."""
+    for link in (14, 16):
+        ip = frame + link
+        if ip + 20 <= frame + length and data[ip] >> 4 == 4 and data[ip + 9] == 17:
+            rtp = ip + (data[ip] & 0x0F) * 4 + 8
+            if rtp + 12 <= frame + length and data[rtp] >> 6 == 2:
+                return rtp
+    return None
+
+
+def _steps(steps: list[Step]) -> list[str]:
+    body: list[str] = []
     for index, step in enumerate(steps):
         if isinstance(step, Pause):
             body.append(_pause(step.ms, index))
-        elif isinstance(step, Digit):
-            body.append(f'  <nop><action><exec play_pcap_audio="{_digit_file(step.key)}"/>'
+        elif isinstance(step, Digit | Capture):
+            path = _digit_file(step.key) if isinstance(step, Digit) else step.path
+            body.append(f'  <nop><action><exec play_pcap_audio="{path}"/>'
                         "</action></nop>\n" + _pause(300, index))
         else:
             body.append(f'  <nop><action><exec play_pcap_audio="{SPEECH_PCAP}"/></action></nop>\n'
                         + _pause(int(SPEECH_SECONDS * 1000) + 200, index))
-    body.append(_BYE if hang_up else '  <recv request="BYE" timeout="120000" next="bye"/>\n')
-    body.append(_TAIL)
-    return "".join(body)
+    return body
 
 
 @dataclass(frozen=True)
@@ -181,7 +262,7 @@ def run_sipp(scenario: str, *, calls: int, concurrent: int, port: int, number: s
                                   cwd=tmp, check=False)
         except subprocess.TimeoutExpired as exc:
             raise TelephonyError(f"sipp did not finish in {timeout + 30:.0f} s") from exc
-        stats = _last_stats(Path(tmp) / "stat.csv")
+        stats = last_stats(Path(tmp) / "stat.csv")
         errors = Path(tmp) / "errors.log"
         error_text = errors.read_text(errors="replace")[-20000:] if errors.exists() else ""
     out = proc.stdout + proc.stderr + "\n--- SIPp errors ---\n" + error_text
@@ -190,7 +271,8 @@ def run_sipp(scenario: str, *, calls: int, concurrent: int, port: int, number: s
     return SippResult(proc.returncode, successful, failed, out, stats)
 
 
-def _last_stats(path: Path) -> dict[str, str]:
+def last_stats(path: Path) -> dict[str, str]:
+    """The last row of SIPp's ``-trace_stat`` file by column ({} when there is none)."""
     if not path.exists():
         return {}
     rows = list(csv.reader(path.read_text().splitlines(), delimiter=";"))
