@@ -248,7 +248,7 @@ async def run_ours(model_dir: Path, recordings: Sequence[Path], workers: int, ho
                 return
             await asyncio.sleep(0.5)
 
-    service = TranscriptionService(settings, engine)
+    service = TranscriptionService(settings, engine, interactive=False)  # the batch lane only
     await service.start()
     try:
         # Warm-up: one short job per worker starts every process and loads its model.

@@ -188,7 +188,7 @@ def _work(settings: Settings, engine: Engine) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        service = TranscriptionService(settings, engine)
+        service = TranscriptionService(settings, engine, interactive=False)  # no callers here
         await service.start()
         status = service.status()
         _say(f"transcription: {status['workers']} worker(s), models {status['models']}, "

@@ -65,8 +65,12 @@ TranscriptHook = Callable[[Session, Transcript], None]
 class TranscriptionService:
     def __init__(self, settings: Settings, engine: Engine, *, owner: str | None = None,
                  clock: Callable[[], datetime] = utcnow,
-                 on_transcript: TranscriptHook | None = None) -> None:
+                 on_transcript: TranscriptHook | None = None, interactive: bool = True
+                 ) -> None:
+        """``interactive=False``: batch jobs only (``hotline stt work``, a benchmark), no
+        interactive process; ``choose`` then recognises in a thread of this process."""
         self.settings = settings
+        self._interactive_lane = interactive
         self.on_transcript = on_transcript
         self.stt = settings.stt
         self.engine = engine
@@ -92,8 +96,9 @@ class TranscriptionService:
         languages = await self._db(lambda s: queue.queued_languages(session=s))
         await asyncio.to_thread(self._refresh_models, languages)
         self._pool = self._new_pool()
-        self.interactive = StreamWorker(tuple(self.models.values()))
-        self.interactive.start()
+        if self._interactive_lane:
+            self.interactive = StreamWorker(tuple(self.models.values()))
+            self.interactive.start()
         self._loop_task = asyncio.create_task(self._run(), name="stt-poll")
 
     async def stop(self) -> None:

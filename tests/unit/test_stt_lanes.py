@@ -141,6 +141,19 @@ async def test_given_the_interactive_recogniser_died_when_a_caller_answers_then_
     assert pool.calls == []
 
 
+async def test_given_a_batch_only_service_when_started_then_no_interactive_process(
+    sqlite_engine: Engine, tmp_path: Path,  # noqa: F811
+) -> None:
+    service = TranscriptionService(load_settings(home=str(tmp_path)), sqlite_engine,
+                                   interactive=False)
+    await service.start()
+    try:
+        assert service.interactive is None
+        assert service.status()["interactive_pid"] is None
+    finally:
+        await service.stop()
+
+
 async def test_the_batch_processes_run_below_the_interactive_recogniser(
     sqlite_engine: Engine, tmp_path: Path,  # noqa: F811
 ) -> None:
