@@ -158,7 +158,7 @@ class IvrSettings(BaseModel):
 
 
 class DbSettings(BaseModel):
-    # None: sqlite file <home>/var/hotline.db
+    # None: the DATABASE_URL environment variable if set, else sqlite file <home>/var/hotline.db
     url: str | None = None
 
 
@@ -276,7 +276,9 @@ class Settings(BaseSettings):
 
     @property
     def db_url(self) -> str:
-        return self.db.url or f"sqlite:///{self.var_dir / 'hotline.db'}"
+        """db.url (settings file, HOTLINE_DB__URL), else DATABASE_URL, else the SQLite file."""
+        return (self.db.url or os.environ.get("DATABASE_URL")
+                or f"sqlite:///{self.var_dir / 'hotline.db'}")
 
     @property
     def ami_secret(self) -> str:

@@ -29,7 +29,10 @@ def load(tmp_path: Path, settings_file: Path | None = None, **overrides: object)
     return load_settings(settings_file, **overrides)
 
 
-def test_given_nothing_configured_when_loading_then_embedded_defaults_apply(tmp_path: Path) -> None:
+def test_given_nothing_configured_when_loading_then_embedded_defaults_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
     settings = load(tmp_path)
 
     assert settings.home == tmp_path
@@ -43,6 +46,16 @@ def test_given_nothing_configured_when_loading_then_embedded_defaults_apply(tmp_
     assert settings.recordings_dir == tmp_path / "recordings"
     assert settings.prompts_dir == tmp_path / "var" / "prompts"
     assert settings.db_url == f"sqlite:///{tmp_path / 'var' / 'hotline.db'}"
+
+
+def test_given_database_url_in_environment_when_loading_then_it_is_the_database_unless_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://hotline@/hotline?host=/run/pg")
+
+    assert load(tmp_path).db_url == "postgresql+psycopg://hotline@/hotline?host=/run/pg"
+    monkeypatch.setenv("HOTLINE_DB__URL", "sqlite:////srv/hotline.db")
+    assert load(tmp_path).db_url == "sqlite:////srv/hotline.db"  # the settings' own url wins
 
 
 def test_given_ami_port_in_environment_when_loading_then_it_overrides_the_default(
