@@ -285,6 +285,7 @@ def main() -> int:
     was_running = sandbox.status().running
     sandbox.up()
     sandbox.rebind()  # a sandbox left running records into our folder too
+    sandbox.cli("core waitfullybooted")  # Originates sent while PJSIP still loads fail
     results: list[Result] = []
     try:
         for n in args.n:

@@ -104,6 +104,17 @@ class Sandbox:
             if path.is_file() and path.name not in KEEP_STOCK:
                 path.unlink()
         write_config(render_config(self.settings, recordings_dir=SANDBOX_RECORDINGS), etc)
+        # Asterisk looks up this machine's name (and A.ROOT-SERVERS.NET, for its own address)
+        # on the calls it places; with the host's name server unreachable from the loopback-
+        # only sandbox each lookup waited 5 s in a PJSIP thread. Our name from hosts, anything
+        # else refused at once.
+        names = {"hosts": f"127.0.0.1\tlocalhost {socket.gethostname()}\n::1\tlocalhost\n",
+                 "resolv.conf": "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"}
+        for name, text in names.items():
+            path = self.root / "etc" / name
+            if path.is_symlink():
+                path.unlink()  # never write through a link to the host's file
+            path.write_text(text)
 
     # mounts --------------------------------------------------------------------------
     def _binds(self) -> list[tuple[Path, Path]]:
