@@ -25,6 +25,7 @@ class AuditAction(enum.StrEnum):
     WHISPER = "whisper"  # 耳语 (the agent hears the supervisor, the caller does not)
     BARGE = "barge"  # 强插 (both hear the supervisor)
     RETENTION = "retention"  # 过期清理
+    TRANSFER = "transfer"  # 转警: the seat moved a live call to an emergency line (or failed)
 
 
 class AuditEntry(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""``QueueMembers`` over AMI (``hotline.telephony.ami.AmiController``).
+"""``QueueMembers`` and ``CallMover`` over AMI (``hotline.telephony.ami.AmiController``).
 
     queue = AmiQueueMembers(hotline.ami, queue="hotline")
     await queue.pause(interface="PJSIP/seat1", paused=True, reason="培训")
@@ -27,6 +27,17 @@ class AmiQueueMembers:
     async def remove(self, *, interface: str) -> None:
         await self.ami.send({"Action": "QueueRemove", "Queue": self.queue,
                              "Interface": interface})
+
+
+class AmiCallMover:
+    """Moves a live channel (AMI Redirect): the seat's emergency transfer."""
+
+    def __init__(self, ami: AmiController) -> None:
+        self.ami = ami
+
+    async def redirect(self, *, channel: str, context: str, exten: str) -> None:
+        await self.ami.send({"Action": "Redirect", "Channel": channel, "Context": context,
+                             "Exten": exten, "Priority": "1"})
 
 
 def _bool(value: bool) -> str:

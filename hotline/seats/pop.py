@@ -27,6 +27,7 @@ class Ring:
     state: str  # ringing / answered / ended
     at: datetime
     version: int
+    channel: str = ""  # the caller's channel (moved by the emergency transfer)
 
 
 class PopBoard:
@@ -50,16 +51,18 @@ class PopBoard:
         if name == "AgentCalled" and interface:
             self._set(Ring(uniqueid=uid, caller=event.get("CallerIDNum", ""),
                            caller_name=event.get("CallerIDName", ""), interface=interface,
-                           state="ringing", at=self._clock(), version=0))
+                           state="ringing", at=self._clock(), version=0,
+                           channel=event.get("Channel", "")))
         elif name == "AgentConnect" and interface:
             ring = self._by_interface.get(interface)
             if ring is not None and ring.uniqueid == uid:
-                self._set(replace(ring, state="answered"))
+                self._set(replace(ring, state="answered",
+                                  channel=event.get("Channel") or ring.channel))
             else:
                 self._set(Ring(uniqueid=uid, caller=event.get("CallerIDNum", ""),
                                caller_name=event.get("CallerIDName", ""),
                                interface=interface, state="answered", at=self._clock(),
-                               version=0))
+                               version=0, channel=event.get("Channel", "")))
         elif name == "AgentRingNoAnswer" and interface:
             ring = self._by_interface.get(interface)
             if ring is not None and ring.uniqueid == uid and ring.state == "ringing":

@@ -1,9 +1,9 @@
 """What the seat operator's pages read: the seat console's parts and the call pop's content.
 
 ``SeatConsole`` is put on the app by ``include_pages`` (built in ``hotline.app``): the pop board,
-the queue members port and the configured seats. ``pop_view`` gathers one call's pop: the
-caller, the number's history (repeat caller flagged), the IVR path, the draft and its
-suggestions, the responsibility list's dispatch suggestion.
+the queue members port, the configured seats, the call mover (emergency transfer).
+``pop_view`` gathers one call's pop: the caller, the number's history (repeat caller flagged),
+the IVR path, the draft and its suggestions, the responsibility list's dispatch suggestion.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from hotline.calls.models import Call
 from hotline.intake.drafts import TicketDraft, drafts_of_call
 from hotline.seats.pop import PopBoard, Ring
 from hotline.seats.service import QueueMembers
+from hotline.seats.transfer import CallMover
 from hotline.tickets.models import Ticket, Unit
 from hotline.tickets.suggestion import Suggestion, dispatch_suggestion
 
@@ -30,6 +31,7 @@ class SeatConsole:
     queue: QueueMembers
     seats: list[str]  # interfaces: PJSIP/seat1 ...
     emergency_lines: list[str] = field(default_factory=lambda: ["110", "119", "120", "122"])
+    mover: CallMover | None = None  # moves the caller's channel (emergency transfer)
 
 
 def seat_console(request: Request) -> SeatConsole:

@@ -9,6 +9,12 @@
 
 With a ``draft_id`` the call's draft is accepted (its transcript and call are kept); without
 one the ticket is created from the form. A refused step writes nothing.
+
+``emergency`` then moves the live call: once the ticket is stored, the caller's channel of the
+call on the operator's seat is redirected to the line (``hotline.seats.transfer``). Whether it
+moved or not is written to the audit log (action ``transfer``); when it did not, the page says
+so in red: the ticket keeps its 转警 record, and the operator, whose caller is still on the
+line, tells them to dial the number themselves.
 """
 
 from __future__ import annotations
@@ -21,9 +27,13 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from hotline.audit.models import AuditAction
+from hotline.audit.store import record_event
 from hotline.errors import HotlineError
 from hotline.intake.drafts import accept_draft
 from hotline.knowledge import service as knowledge
+from hotline.seats.service import seat_of
+from hotline.seats.transfer import TransferFailed, transfer_to_emergency
 from hotline.tickets import lifecycle as lc
 from hotline.tickets import service
 from hotline.tickets.http import announce_change
@@ -32,6 +42,7 @@ from hotline.tickets.suggestion import dispatch_suggestion
 from hotline.users.models import Role, User
 from hotline.web.deps import Now, SessionDep
 from hotline.web.pages.common import error_fragment, page_user, render
+from hotline.web.pages.seat_context import seat_console
 
 router = APIRouter(prefix="/seat", include_in_schema=False)
 Operator = Annotated[User, Depends(page_user(Role.operator))]
@@ -119,9 +130,40 @@ async def take_ticket(request: Request, session: SessionDep, user: Operator,
         return response
     announce_change(request)
     assert ticket.id is not None
+    transfer_error = None
+    if do == "emergency":
+        transfer_error = await _move_call(request, session, user, ticket, form.get("line", ""),
+                                          now=now)
     ticket = service.get_ticket(session=session, ticket_id=ticket.id)
     main = form.get("main_unit") if do == "dispatch" else None
-    return render(request, "seat/taken.html", user=user, ticket=ticket, do=do, main_unit=main)
+    return render(request, "seat/taken.html", user=user, ticket=ticket, do=do, main_unit=main,
+                  line=form.get("line", ""), transfer_error=transfer_error)
+
+
+async def _move_call(request: Request, session: Session, user: User, ticket: Ticket,
+                     line: str, *, now: Now) -> TransferFailed | None:
+    """Redirect the caller of my seat's call to ``line``; the failure, if any (logged)."""
+    console = seat_console(request)
+    assert user.id is not None
+    seat = seat_of(session, user.id)
+    uniqueid = ticket.call_uniqueid or ""
+    error: TransferFailed | None = None
+    channel = ""
+    try:
+        if console.mover is None or seat is None:
+            raise TransferFailed(f"本席未接入电话系统，未能转接 {line}", line=line)
+        channel = await transfer_to_emergency(mover=console.mover, board=console.board,
+                                              interface=seat.interface, uniqueid=uniqueid,
+                                              line=line)
+    except TransferFailed as exc:
+        error = exc
+    record_event(session=session, at=now, actor=user.username, role=user.role,
+                 action=AuditAction.TRANSFER, call_uniqueid=uniqueid,
+                 client=request.client.host if request.client else "",
+                 detail={"ticket": ticket.number, "line": line, "channel": channel,
+                         "moved": error is None, "error": str(error) if error else ""})
+    session.commit()
+    return error
 
 
 @router.get("/knowledge", response_class=HTMLResponse)
