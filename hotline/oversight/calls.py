@@ -1,8 +1,11 @@
 """Call-center rates of a period, from the call records the telephony core keeps (``call``)
 and the tickets (for 直接答复率). Counted over calls *started* in the period, all 24 hours.
 
-* **offered**: inbound calls that joined the agents' queue (``queue_joined_at`` set): a call
-  that ended in the IVR, or left a message without queueing, was never offered to a person.
+* **offered**: inbound calls that joined the agents' queue (``queue_joined_at`` set), and
+  calls the queue refused (``queue_outcome`` ``full``: the queue was full, ``no_seat``: no
+  agent logged in): they asked for a person and got none, so they count as offered and not
+  answered. A call that ended in the IVR, or left a message without asking for the queue,
+  was never offered to a person.
 * **接通率** answered / offered; **answered**: ``queue_outcome = 'answered'`` (AgentConnect).
 * **answered within 15 s / 20 s**: the stored flags; **30 s**: ``queue_wait_seconds <= 30``
   of an answered call (no flag is stored for 30 s; the hold time is).
@@ -23,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func
+from sqlalchemy import and_, case, exists, func, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col
 
@@ -39,6 +42,9 @@ MISSING = (
     "first-call resolution is counted per ticket (即办), not per call: repeat calls are "
     "not linked to an earlier ticket",
 )
+
+# queue outcomes of a call the queue refused to take (hotline.calls.service.StoreStepLog)
+REFUSED_BY_QUEUE = ("full", "no_seat")
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,8 @@ def call_rates(*, session: Session, period: Period) -> CallRates:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     talked = and_(answered, col(Call.ended_at).is_not(None))
+    offered = or_(col(Call.queue_joined_at).is_not(None),
+                  col(Call.queue_outcome).in_(REFUSED_BY_QUEUE))
     query = core_select(
         func.count(),
         count(answered),
@@ -83,14 +91,15 @@ def call_rates(*, session: Session, period: Period) -> CallRates:
         func.avg(col(Call.queue_wait_seconds)),
         func.avg(case((talked, _talk_seconds(dialect)), else_=None)),
     ).where(
-        col(Call.direction) == "in", col(Call.queue_joined_at).is_not(None),
+        col(Call.direction) == "in", offered,
         col(Call.started_at) >= period.start, col(Call.started_at) < period.end,
     )
-    offered, n_answered, s15, s20, s30, abandoned, wait, talk = run_rows(session, query)[0]
+    n_offered, n_answered, s15, s20, s30, abandoned, wait, talk = run_rows(session, query)[0]
     return CallRates(
-        offered=int(offered), answered=Rate(int(n_answered), int(offered)),
-        within_15s=Rate(int(s15), int(offered)), within_20s=Rate(int(s20), int(offered)),
-        within_30s=Rate(int(s30), int(offered)), abandoned=Rate(int(abandoned), int(offered)),
+        offered=int(n_offered), answered=Rate(int(n_answered), int(n_offered)),
+        within_15s=Rate(int(s15), int(n_offered)), within_20s=Rate(int(s20), int(n_offered)),
+        within_30s=Rate(int(s30), int(n_offered)),
+        abandoned=Rate(int(abandoned), int(n_offered)),
         average_wait_seconds=_round(wait), average_talk_seconds=_round(talk),
         direct_answer=_direct_answer(session, period),
     )

@@ -30,7 +30,7 @@ def call(uid: str, *, minutes: int, outcome: str | None, wait: float | None = No
                 answered_within_20s=None if wait is None else outcome == "answered" and wait <= 20)
 
 
-def test_given_a_day_of_calls_then_the_call_rates_are_as_counted(desk: Desk):
+def test_given_a_day_of_calls_then_the_call_rates_are_as_counted(desk: Desk) -> None:
     with session_scope(desk.engine) as session:
         session.add_all([
             call("a", minutes=0, outcome="answered", wait=5, talk=100),
@@ -40,6 +40,9 @@ def test_given_a_day_of_calls_then_the_call_rates_are_as_counted(desk: Desk):
             call("e", minutes=4, outcome="abandoned", wait=12),
             call("f", minutes=5, outcome=None, wait=None),  # left with a key, no wait stored
             call("g", minutes=6, outcome=None, queued=False),  # ended in the IVR: not offered
+            call("j", minutes=8, outcome="full", queued=False),  # queue full: offered, lost
+            call("k", minutes=9, outcome="no_seat", queued=False),  # no agent: offered, lost
+            call("l", minutes=10, outcome="self_service", queued=False),  # chose the IVR
             call("h", minutes=7, outcome="answered", wait=1, direction="out"),  # outbound
             call("i", minutes=60 * 24, outcome="answered", wait=1),  # the next day
         ])
@@ -55,11 +58,11 @@ def test_given_a_day_of_calls_then_the_call_rates_are_as_counted(desk: Desk):
     with session_scope(desk.engine) as session:
         rates = call_rates(session=session, period=period(PeriodKind.DAY, date(2026, 11, 23),
                                                           zone=CENTER))
-    assert rates.offered == 6  # a b c d e f
-    assert rates.answered == Rate(4, 6)
+    assert rates.offered == 8  # a b c d e f, and j k refused by the queue
+    assert rates.answered == Rate(4, 8)
     assert (rates.within_15s, rates.within_20s, rates.within_30s) == (
-        Rate(1, 6), Rate(2, 6), Rate(3, 6))
-    assert rates.abandoned == Rate(1, 6)
+        Rate(1, 8), Rate(2, 8), Rate(3, 8))
+    assert rates.abandoned == Rate(1, 8)
     assert rates.average_wait_seconds == 20.0  # (5 + 18 + 25 + 40 + 12) / 5
     assert rates.average_talk_seconds == 200.0  # (100 + 200 + 300) / 3
     assert rates.direct_answer == Rate(1, 2)  # two phone tickets, one answered at once
