@@ -140,7 +140,7 @@ class QueueCallback(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     call_uniqueid: str = Field(max_length=64, unique=True)
     phone: str = Field(max_length=32, index=True)
-    reason: str = Field(max_length=16)  # requested / abandoned
+    reason: str = Field(max_length=16)  # requested / abandoned / full / no_seat / timeout
     joined_at: datetime
     created_at: datetime
     updated_at: datetime

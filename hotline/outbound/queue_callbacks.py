@@ -1,13 +1,14 @@
 """Call-backs from the queue (漏接回拨): callers who asked to be called back while waiting
-(the IVR's key 3, step outcome ``callback_requested``) and callers who hung up waiting
-(``queue_outcome = abandoned``) are called back by a seat.
+(the IVR's key 3, step outcome ``callback_requested``), callers who hung up waiting
+(``queue_outcome = abandoned``) and callers the queue turned away (full, no seat) or timed
+out who were not served otherwise on that call are called back by a seat.
 
 A request keeps its caller's place in line (``joined_at``, when the call joined the queue): it
 is placed only once no caller still waiting joined before it, and only onto a free seat, one
 per seat (``rules.callbacks_due``). The seat's phone rings first, showing why the call is
-returned (caller ID name 预约回拨 or 漏接回拨); once answered the caller is dialled and both are
-bridged and recorded (the click-to-call context). A caller who got through by calling again is
-not called back. Attempts are stored: a restart loses nothing.
+returned (caller ID name ``REASON_LABELS``: 预约回拨, 漏接回拨, 满线回拨 …); once answered the
+caller is dialled and both are bridged and recorded (the click-to-call context). A caller
+who got through by calling again is not called back. Attempts are stored: a restart loses nothing.
 
     queue = QueueCallbacks(ami=ami, engine=engine, clock=clock, settings=settings)
     await queue.run_once()          # the outbound scheduler's loop calls it every pass
@@ -25,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select, update
 
-from hotline.calls.models import Call, IvrStep
+from hotline.calls.models import Call, IvrStep, Recording
 from hotline.db import session_scope
 from hotline.errors import AmiActionFailed, AmiUnavailable
 from hotline.outbound.agent_calls import bridge, bridge_action
@@ -33,11 +34,16 @@ from hotline.outbound.ami import AmiSender
 from hotline.outbound.models import QueueCallback, QueueCallbackStatus
 from hotline.outbound.rules import Outcome, callbacks_due, normalize_number
 from hotline.outbound.settings import OutboundSettings
+from hotline.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
 CHANNEL_PREFIX = "hotline-qcb-"
 LOOK_BACK = timedelta(days=1)  # calls older than this are not called back any more
-REASON_LABELS = {"requested": "预约回拨", "abandoned": "漏接回拨"}
+REASON_LABELS = {"requested": "预约回拨", "abandoned": "漏接回拨", "full": "满线回拨",
+                 "no_seat": "无席回拨", "timeout": "超时回拨"}
+# The queue turned the caller away (full, no seat signed in) or they waited its whole
+# max_wait: the flow took them on to self-service, where they may still have been served.
+TURNED_AWAY = ("full", "no_seat", "timeout")
 ST = QueueCallbackStatus
 
 
@@ -47,16 +53,26 @@ ST = QueueCallbackStatus
 def collect_requests(*, session: Session, now: datetime,
                      delay: timedelta = timedelta(0)) -> int:
     """New requests from calls that ended without a seat in the last day, at least ``delay``
-    ago (a caller who rings again at once is not called back too); how many."""
+    ago (a caller who rings again at once is not called back too); how many.
+
+    A caller the queue turned away or timed out (``TURNED_AWAY``) is called back unless they
+    were served on that call after all: transferred to a person (an extension), or their
+    message became a ticket or awaits one (a ``message`` recording)."""
     since = now - LOOK_BACK
     requested = select(IvrStep.call_uniqueid).where(IvrStep.outcome == "callback_requested")
     known = select(QueueCallback.call_uniqueid)
+    served = (select(Ticket.call_uniqueid).where(col(Ticket.call_uniqueid).is_not(None))
+              .union(select(Recording.call_uniqueid).where(Recording.kind == "message")))
+    turned_away = (col(Call.queue_outcome).in_(TURNED_AWAY)
+                   & col(Call.transferred_to).is_(None)
+                   & col(Call.uniqueid).not_in(served))
     calls = session.exec(
         select(Call).where(
             col(Call.ended_at).is_not(None), col(Call.ended_at) >= since,
             col(Call.ended_at) <= now - delay,
             col(Call.answered_by).is_(None), Call.caller_number != "",
-            (col(Call.queue_outcome) == "abandoned") | col(Call.uniqueid).in_(requested),
+            (col(Call.queue_outcome) == "abandoned") | col(Call.uniqueid).in_(requested)
+            | turned_away,
             col(Call.uniqueid).not_in(known),
         )
     ).all()
@@ -65,7 +81,7 @@ def collect_requests(*, session: Session, now: datetime,
     for call in calls:
         session.add(QueueCallback(
             call_uniqueid=call.uniqueid, phone=normalize_number(call.caller_number),
-            reason="requested" if call.uniqueid in asked else "abandoned",
+            reason="requested" if call.uniqueid in asked else (call.queue_outcome or ""),
             joined_at=call.queue_joined_at or call.started_at, created_at=now, updated_at=now,
         ))
     session.flush()

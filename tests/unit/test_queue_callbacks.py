@@ -1,5 +1,6 @@
 """Call-backs from the queue (漏接回拨), on SQLite and PostgreSQL: requests read from the call
-records (asked with key 3, or hung up waiting), cancelled when the caller got through later,
+records (asked with key 3, hung up waiting, or turned away by a full or seatless queue or
+its timeout and not served otherwise), cancelled when the caller got through later,
 placed in their place in line onto free seats only. Asterisk is in memory (``QueueStatus``,
 ``Originate``, ``Getvar`` answered like Asterisk does); the rule is also checked alone."""
 
@@ -13,15 +14,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from hotline.calls.models import Call, IvrStep
+from hotline.calls.models import Call, IvrStep, Recording
 from hotline.db import session_scope
 from hotline.errors import AmiActionFailed
 from hotline.outbound.models import QueueCallback
 from hotline.outbound.queue_callbacks import QueueCallbacks, queue_state
 from hotline.outbound.rules import callbacks_due
 from hotline.outbound.settings import OutboundSettings
+from hotline.tickets import service as tickets
+from hotline.tickets.models import TicketCreate, TicketType
 from tests.api import Clock
 from tests.pg import (  # noqa: F401 - fixtures
     pg_engine,
@@ -116,7 +119,7 @@ def service(engine: Engine, clock: Clock, ami: QueueAsterisk) -> QueueCallbacks:
 
 def rows(engine: Engine) -> list[QueueCallback]:
     with Session(engine) as session:
-        return list(session.exec(select(QueueCallback).order_by(QueueCallback.joined_at)))
+        return list(session.exec(select(QueueCallback).order_by(col(QueueCallback.joined_at))))
 
 
 def test_requests_keep_their_place_and_go_to_free_seats_only(engine: Engine) -> None:
@@ -184,3 +187,42 @@ def test_queue_status_reads_free_members_and_waiting_callers() -> None:
     ], now=now)
     assert state.free_seats == ("PJSIP/seat2",)
     assert state.waiting_since == (now - timedelta(seconds=30),)
+
+
+def test_callers_turned_away_or_timed_out_are_called_back_unless_served_otherwise(
+    engine: Engine,
+) -> None:
+    clock = Clock(T0 + timedelta(minutes=30))
+    a_call(engine, "full", "13800000011", joined=T0, outcome="full")
+    a_call(engine, "no-seat", "13800000012", joined=T0 + timedelta(minutes=1),
+           outcome="no_seat")
+    a_call(engine, "timed-out", "13800000013", joined=T0 + timedelta(minutes=2),
+           outcome="timeout")
+    a_call(engine, "self-service", "13800000014", joined=T0, outcome="self_service")
+    a_call(engine, "left-message", "13800000015", joined=T0, outcome="full")
+    a_call(engine, "transferred", "13800000016", joined=T0, outcome="timeout")
+    a_call(engine, "ticketed", "13800000017", joined=T0, outcome="no_seat")
+    a_call(engine, "full-then-seated", "13800000018", joined=T0, outcome="full")
+    a_call(engine, "later", "13800000018", joined=T0 + timedelta(minutes=5),
+           outcome="answered", answered_by="seat1")  # got through by calling again
+    with session_scope(engine) as session:
+        session.add(Recording(call_uniqueid="left-message", kind="message",
+                              path="2026/11/23/left-message-message.wav", started_at=T0))
+        call = session.exec(select(Call).where(Call.uniqueid == "transferred")).one()
+        call.transferred_to = "extension:8001"
+        session.add(call)
+        tickets.create_ticket(session=session, now=T0, actor="op", draft=TicketCreate(
+            request_type=TicketType.HELP, description="路灯坏了", caller_phone="13800000017",
+            call_uniqueid="ticketed"))
+    ami = QueueAsterisk(free=["PJSIP/seat2", "PJSIP/seat3", "PJSIP/seat4"], busy=[],
+                        waiting=[])
+    placed = asyncio.run(service(engine, clock, ami).run_once(wait=True))
+
+    assert [(p.phone, p.reason) for p in placed] == [
+        ("13800000011", "full"), ("13800000012", "no_seat"), ("13800000013", "timeout")]
+    names = sorted(a["CallerID"] for a in ami.sent if a["Action"] == "Originate")
+    assert names == sorted(['"满线回拨" <13800000011>', '"无席回拨" <13800000012>',
+                            '"超时回拨" <13800000013>'])
+    assert {(r.call_uniqueid, r.status) for r in rows(engine)} == {
+        ("full", "done"), ("no-seat", "done"), ("timed-out", "done"),
+        ("full-then-seated", "cancelled")}
