@@ -33,8 +33,9 @@ from hotline.config import Settings
 from hotline.db import make_engine, migrate, session_scope
 from hotline.errors import HotlineError
 from hotline.intake.drafts import TranscriptDrafts
-from hotline.ivr.loader import load_flows
+from hotline.ivr.loader import check_articles, load_flows
 from hotline.ivr.runner import FlowRunner
+from hotline.knowledge.ivr import StoreKnowledgeArticles
 from hotline.knowledge.models import KnowledgeArticle
 from hotline.knowledge.service import load_seed
 from hotline.monitoring.service import Monitor
@@ -140,6 +141,7 @@ class Hotline:
             queue_max_wait=settings.queue.max_wait,
             emergency_lines=dict(settings.sip.emergency),
             speech=PoolSpeechRecognizer(self.stt),
+            knowledge=StoreKnowledgeArticles(self.engine),  # play nodes with an article
         )
         # Messages are transcribed while the caller speaks (AudioSocket); the batch job on
         # the recording stays the fallback.
@@ -179,6 +181,11 @@ class Hotline:
             self.admin_password = ensure_admin(session=session, settings=self.settings)
             for loaded in first_start_data(session):
                 log.info("first start: loaded the %s", loaded)
+        # The flows were read before the database was migrated: their articles are checked now
+        # (an unknown one plays its node's fallback on each call).
+        for error in check_articles(self.flows.values(),
+                                    articles=StoreKnowledgeArticles(self.engine)):
+            log.error("flow article: %s", error)
         await asyncio.to_thread(self._prepare_drafts)
         await asyncio.to_thread(build_zh_sounds, self.prompts, self.settings.zh_sounds_dir,
                                 hold_text=self.settings.queue.hold_text)

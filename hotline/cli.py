@@ -54,10 +54,15 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _flows(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.db import make_engine
     from hotline.ivr.loader import check_flows, format_errors
+    from hotline.knowledge.ivr import StoreKnowledgeArticles
     from hotline.stt.speech import ModelVocabulary
 
-    errors = check_flows(settings.flows_dir, vocabulary=ModelVocabulary(settings))
+    # Knowledge articles named by play nodes must exist (no database yet: not checked)
+    articles = StoreKnowledgeArticles(make_engine(settings.db_url))
+    errors = check_flows(settings.flows_dir, vocabulary=ModelVocabulary(settings),
+                         articles=articles)
     if errors:
         print(format_errors(errors), file=sys.stderr)
         return 1

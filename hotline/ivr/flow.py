@@ -28,6 +28,8 @@ DEFAULT_SPEECH_INVALID = Prompt(text="抱歉，没有听清，请重新说一遍
 DEFAULT_SPEECH_NO_INPUT = Prompt(text="您没有回答，请说出您的选择或按键选择。")
 DEFAULT_NOT_FOUND = Prompt(text="没有查询到该工单。")
 DEFAULT_LOOKUP_NO_INPUT = Prompt(text="您没有输入工单编号。")
+# A ``play`` node's knowledge article that is missing, retired or not valid today
+DEFAULT_ARTICLE_FALLBACK = Prompt(text="抱歉，这项信息暂时无法为您播报，请稍后再拨打本热线咨询。")
 
 # A reference from a node to another node: (how the flow file names it, target node id),
 # e.g. ("'next'", "main") or ("choice '1'", "info").
@@ -85,7 +87,15 @@ class PlayNode(_Sequential):
     interactive: ClassVar[bool] = False
     interruptible: ClassVar[bool] = True
 
-    prompt: Prompt
+    """Plays ``prompt``, or with ``article`` the current body of that knowledge article.
+
+    ``article`` is the article's id, slug or exact title; when it is missing, retired or not
+    valid on the day of the call, ``fallback`` is played instead (never silence).
+    """
+
+    prompt: Prompt | None = None  # exactly one of prompt and article (the loader checks)
+    article: str | None = None
+    fallback: Prompt = DEFAULT_ARTICLE_FALLBACK
     event: str | None = None  # logged as the step's outcome, e.g. "callback_requested"
 
 

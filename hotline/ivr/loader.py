@@ -18,7 +18,7 @@ The format is shown by the shipped flows in ``ivr_flows/``; the nodes are in
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import yaml
@@ -28,6 +28,7 @@ from hotline.ivr._fields import EXTENSION, NAME, FieldReader, LineLoader, LineMa
 from hotline.ivr.engine import FlowEngine
 from hotline.ivr.flow import (
     DEFAULT_APOLOGY,
+    DEFAULT_ARTICLE_FALLBACK,
     DEFAULT_INVALID,
     DEFAULT_LOOKUP_NO_INPUT,
     DEFAULT_NO_INPUT,
@@ -49,7 +50,7 @@ from hotline.ivr.flow import (
     RecordNode,
     SpeechMenuNode,
 )
-from hotline.ivr.ports import SpeechVocabulary
+from hotline.ivr.ports import KnowledgeArticles, SpeechVocabulary
 
 FLOW_SUFFIXES = (".yaml", ".yml")
 log = logging.getLogger(__name__)
@@ -59,11 +60,18 @@ log = logging.getLogger(__name__)
 
 
 def _play(r: FieldReader) -> Node | None:
-    prompt = r.prompt("prompt")
+    prompt, article = r.prompt("prompt"), r.text("article")
+    fallback = r.prompt("fallback", default=DEFAULT_ARTICLE_FALLBACK)
     event = r.text("event", pattern=NAME)
-    if prompt is None:
+    if r.ok and (prompt is None) == (article is None):
+        r.error("a play node needs exactly one of 'prompt' and 'article' (a knowledge "
+                "article's id, slug or exact title)")
+    if article is None and "fallback" in r.data and r.ok:
+        r.error("'fallback' is only for a play node with an 'article'", key="fallback")
+    if not r.ok or fallback is None:
         return None
-    return PlayNode(id=r.node, line=r.line, prompt=prompt, next=r.text("next"), event=event)
+    return PlayNode(id=r.node, line=r.line, prompt=prompt, article=article, fallback=fallback,
+                    next=r.text("next"), event=event)  # fmt: skip
 
 
 def _hours(r: FieldReader) -> Node | None:
@@ -191,7 +199,7 @@ def _extension(r: FieldReader) -> Node | None:
 _Builder = Callable[[FieldReader], Node | None]
 # kind -> (required fields, optional fields, builder); "kind" itself is always allowed.
 _KINDS: dict[str, tuple[set[str], set[str], _Builder]] = {
-    "play": ({"prompt"}, {"next", "event"}, _play),
+    "play": (set(), {"prompt", "article", "fallback", "next", "event"}, _play),
     "hours": ({"schedule", "open", "closed"}, {"holidays"}, _hours),
     "menu": (
         {"prompt", "choices", "on_fail"},
@@ -363,6 +371,37 @@ def _check_vocabulary(
             ))  # fmt: skip
 
 
+def _check_articles(
+    flow: Flow, *, errors: list[FlowFileError], articles: KnowledgeArticles
+) -> None:
+    """Every knowledge article a ``play`` node names must exist (validity is checked per call:
+    an article that has expired by then plays the node's fallback)."""
+    nodes = [n for n in flow.nodes.values() if isinstance(n, PlayNode) and n.article]
+    if not nodes:
+        return
+    missing = articles.articles_not_found([n.article for n in nodes if n.article])
+    if missing is None:
+        log.warning("%s: the knowledge base cannot be read: the articles of play nodes are "
+                    "checked on each call (a missing one plays the fallback)", flow.path)
+        return
+    for node in nodes:
+        if node.article in missing:
+            errors.append(FlowFileError(
+                path=flow.path, line=node.line, node=node.id,
+                reason=f"'article' refers to unknown knowledge article '{node.article}' (no "
+                       f"active article has this id, slug or title)",
+            ))  # fmt: skip
+
+
+def check_articles(flows: Iterable[Flow], *, articles: KnowledgeArticles) -> list[FlowFileError]:
+    """The unknown knowledge articles of flows already loaded (at start, once the database
+    is migrated and seeded; such a node plays its fallback on each call meanwhile)."""
+    errors: list[FlowFileError] = []
+    for flow in flows:
+        _check_articles(flow, errors=errors, articles=articles)
+    return errors
+
+
 def _parse_yaml(path: Path, errors: list[FlowFileError]) -> LineMap | None:
     def fail(reason: str, line: int | None = None) -> None:
         errors.append(FlowFileError(path=str(path), line=line, reason=reason))
@@ -387,11 +426,15 @@ def _parse_yaml(path: Path, errors: list[FlowFileError]) -> LineMap | None:
 
 
 def read_flow(
-    path: Path | str, *, vocabulary: SpeechVocabulary | None = None
+    path: Path | str,
+    *,
+    vocabulary: SpeechVocabulary | None = None,
+    articles: KnowledgeArticles | None = None,
 ) -> tuple[Flow | None, list[FlowFileError]]:
     """Parse and check one flow file: the flow (None when broken) and every problem found.
 
-    With a ``vocabulary``, the words of speech menus are checked against the speech models.
+    With a ``vocabulary``, the words of speech menus are checked against the speech models;
+    with ``articles``, the knowledge articles of play nodes must exist.
     """
     path = Path(path)
     errors: list[FlowFileError] = []
@@ -401,12 +444,19 @@ def read_flow(
         _check_graph(flow, errors=errors)
         if vocabulary is not None:
             _check_vocabulary(flow, errors=errors, vocabulary=vocabulary)
+        if articles is not None:
+            _check_articles(flow, errors=errors, articles=articles)
     return (flow if not errors else None), errors
 
 
-def load_flow(path: Path | str, *, vocabulary: SpeechVocabulary | None = None) -> Flow:
+def load_flow(
+    path: Path | str,
+    *,
+    vocabulary: SpeechVocabulary | None = None,
+    articles: KnowledgeArticles | None = None,
+) -> Flow:
     """One flow file; raises the first ``FlowFileError`` when it is broken."""
-    flow, errors = read_flow(path, vocabulary=vocabulary)
+    flow, errors = read_flow(path, vocabulary=vocabulary, articles=articles)
     if errors:
         raise errors[0]
     assert flow is not None
@@ -414,7 +464,10 @@ def load_flow(path: Path | str, *, vocabulary: SpeechVocabulary | None = None) -
 
 
 def load_flows(
-    directory: Path | str, *, vocabulary: SpeechVocabulary | None = None
+    directory: Path | str,
+    *,
+    vocabulary: SpeechVocabulary | None = None,
+    articles: KnowledgeArticles | None = None,
 ) -> tuple[dict[str, Flow], list[FlowFileError]]:
     """Every flow of a folder by name (file stem), and the problems of the broken files."""
     directory = Path(directory)
@@ -426,7 +479,7 @@ def load_flows(
     flows: dict[str, Flow] = {}
     errors: list[FlowFileError] = []
     for path in paths:
-        flow, file_errors = read_flow(path, vocabulary=vocabulary)
+        flow, file_errors = read_flow(path, vocabulary=vocabulary, articles=articles)
         if flow is not None and flow.name in flows:
             reason = f"another file already defines the flow '{flow.name}'"
             file_errors.append(FlowFileError(path=str(path), reason=reason))
@@ -437,10 +490,13 @@ def load_flows(
 
 
 def check_flows(
-    directory: Path | str, *, vocabulary: SpeechVocabulary | None = None
+    directory: Path | str,
+    *,
+    vocabulary: SpeechVocabulary | None = None,
+    articles: KnowledgeArticles | None = None,
 ) -> list[FlowFileError]:
     """Every problem of every flow file in a folder (``hotline flows check``)."""
-    return load_flows(directory, vocabulary=vocabulary)[1]
+    return load_flows(directory, vocabulary=vocabulary, articles=articles)[1]
 
 
 def format_errors(errors: Sequence[FlowFileError]) -> str:

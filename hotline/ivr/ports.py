@@ -9,8 +9,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from datetime import date, datetime
+from typing import Literal, Protocol
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,40 @@ class SpeechVocabulary(Protocol):
     def unknown_words(self, language: str | None, words: Collection[str]) -> list[str] | None:
         """The ``words`` missing from the model's vocabulary, in the given order; None when
         no model is usable for ``language`` (nothing can be checked)."""
+        ...
+
+
+ArticleStatus = Literal["found", "missing", "retired", "not_yet_valid", "expired", "empty"]
+
+
+@dataclass(frozen=True)
+class SpokenArticle:
+    """A knowledge article as a ``play`` node with ``article:`` speaks it (or why it cannot).
+
+    Only ``found`` carries text to speak; every other status makes the node play its
+    fallback prompt.
+    """
+
+    status: ArticleStatus
+    text: str = ""  # the article's current body, with ``found``
+    article_id: int | None = None  # None with ``missing``
+    title: str = ""
+
+
+class KnowledgeArticles(Protocol):
+    """The knowledge base (知识库) as the IVR reads it, for ``play`` nodes with ``article:``.
+
+    ``ref`` is how the flow file names the article: its id (digits), its slug or its exact
+    title. ``articles_not_found`` serves the check when the flows are loaded.
+    """
+
+    async def spoken_article(self, ref: str, *, on_date: date) -> SpokenArticle:
+        """The article's body when it is valid on ``on_date``, else why not."""
+        ...
+
+    def articles_not_found(self, refs: Collection[str]) -> list[str] | None:
+        """The ``refs`` naming no active article, in the given order; None when the
+        knowledge base cannot be read (nothing can be checked)."""
         ...
 
 

@@ -48,6 +48,7 @@ from hotline.ivr.ports import (
     CallChannel,
     DialOutcome,
     DialStatus,
+    KnowledgeArticles,
     Prompt,
     QueueOutcome,
     QueueStatus,
@@ -95,6 +96,7 @@ class FlowRunner:
         extension_format: str = "PJSIP/{extension}",
         max_steps: int = 200,
         speech: SpeechRecognizer | None = None,
+        knowledge: KnowledgeArticles | None = None,
     ) -> None:
         self._engines = {name: FlowEngine(flow) for name, flow in flows.items()}
         self._lookup = lookup
@@ -108,6 +110,7 @@ class FlowRunner:
         self._extension_format = extension_format  # dial string of an ``extension`` transfer
         self._max_steps = max_steps  # a caller silent forever in a menu loop ends here
         self._speech = speech  # None: speech menus take keys only
+        self._knowledge = knowledge  # None: play nodes with an article play their fallback
 
     async def run(self, channel: CallChannel, flow_name: str) -> RunResult:
         engine = self._engines.get(flow_name)
@@ -150,7 +153,8 @@ class FlowRunner:
     ) -> Transition:
         match node:
             case PlayNode():
-                key = await channel.play(node.prompt, interrupt_keys=engine.play_interrupt_keys())
+                prompt = node.prompt or await self._article(channel, node=node, step=step)
+                key = await channel.play(prompt, interrupt_keys=engine.play_interrupt_keys())
                 step.keys = key or ""
                 step.outcome = node.event or ("interrupted" if key else "played")
                 return engine.after_play(node, key=key)
@@ -180,6 +184,34 @@ class FlowRunner:
                     await channel.play(node.prompt)
                 step.outcome = "completed"
                 return End("completed")
+
+    async def _article(self, channel: CallChannel, *, node: PlayNode, step: _Step) -> Prompt:
+        """The current body of the node's knowledge article, or its fallback (logged).
+
+        ``step.detail`` gets ``article`` (the reference), ``article_status`` and, when the
+        article exists, ``article_id``.
+        """
+        ref = node.article or ""
+        step.detail.update(article=ref)
+        status, text = "unavailable", ""
+        if self._knowledge is None:
+            logger.warning("call %s: node %r: knowledge article %r: no knowledge base, playing "
+                           "the fallback", channel.call_id, node.id, ref)  # fmt: skip
+        else:
+            try:
+                found = await self._knowledge.spoken_article(ref, on_date=self._clock().date())
+            except Exception:
+                logger.exception("call %s: node %r: cannot read knowledge article %r, playing "
+                                 "the fallback", channel.call_id, node.id, ref)  # fmt: skip
+            else:
+                status, text = found.status, found.text
+                if found.article_id is not None:
+                    step.detail["article_id"] = str(found.article_id)
+                if status != "found":
+                    logger.warning("call %s: node %r: knowledge article %r is %s, playing the "
+                                   "fallback", channel.call_id, node.id, ref, status)  # fmt: skip
+        step.detail["article_status"] = status
+        return Prompt(text=text) if status == "found" else node.fallback
 
     async def _menu(
         self, channel: CallChannel, *, engine: FlowEngine, node: MenuNode, step: _Step

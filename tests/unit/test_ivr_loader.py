@@ -179,7 +179,13 @@ SCHEDULE = "{kind: hours, schedule: {%s}, open: b, closed: b}\nb: {kind: hangup}
             "a",
             "missing field 'prompt' for kind 'menu'",
         ),
-        ("a: {kind: play}", 3, "a", "missing field 'prompt' for kind 'play'"),
+        (
+            "a: {kind: play}",
+            3,
+            "a",
+            "a play node needs exactly one of 'prompt' and 'article' (a knowledge article's "
+            "id, slug or exact title)",
+        ),
         ("a: {kind: record, prompt: ''}", 3, "a", "'prompt' has an empty text"),
         ("a: {kind: play, prompt: {text: '  '}}", 3, "a", "'prompt' has an empty text"),
         (

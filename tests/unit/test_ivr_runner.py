@@ -22,7 +22,9 @@ from hotline.ivr.ports import (
     StepRecord,
 )
 from hotline.ivr.runner import FALLBACK_NODE, FlowRunner
+from hotline.knowledge.ivr import StoreKnowledgeArticles
 from tests.fakes import FakeCallChannel, FakeTicketLookup, HangUp, MemoryStepLog, Press, Silence
+from tests.knowledge_db import seeded_knowledge_engine
 
 SHIPPED = Path(__file__).resolve().parents[2] / "ivr_flows"
 FLOWS, _ = load_flows(SHIPPED)
@@ -134,14 +136,17 @@ async def test_given_default_flow_when_no_seat_then_self_service_and_message():
     assert_clean(channel)
 
 
-async def test_given_default_flow_when_queue_times_out_then_self_service_answers_question():
+async def test_given_default_flow_when_queue_times_out_then_self_service_answers_question(
+    tmp_path: Path,
+) -> None:
+    knowledge = StoreKnowledgeArticles(seeded_knowledge_engine(tmp_path / "knowledge.db"))
     channel = FakeCallChannel(
         queue_outcomes=[QueueOutcome(QueueStatus.TIMEOUT)],
         actions=[Press("1", at="查询工单办理进度请按3，紧急情况"), Press("3", at="社保卡申领请按3"),
                  HangUp(at="社保卡")],
     )  # fmt: skip
 
-    result = await make_runner().run(channel, "default")
+    result = await make_runner(knowledge=knowledge).run(channel, "default")
 
     assert result.path[3:] == [
         "busy_notice",
@@ -202,13 +207,16 @@ async def test_given_default_flow_when_caller_hangs_up_in_menu_then_clean_end():
     assert_clean(channel)
 
 
-async def test_given_default_flow_when_caller_asks_info_while_waiting_then_back_to_queue():
+async def test_given_default_flow_when_caller_asks_info_while_waiting_then_back_to_queue(
+    tmp_path: Path,
+) -> None:
+    knowledge = StoreKnowledgeArticles(seeded_knowledge_engine(tmp_path / "knowledge.db"))
     channel = FakeCallChannel(
         queue_outcomes=[QueueOutcome(QueueStatus.EXIT_KEY, key="1")],
         actions=[Press("2", at="居住证办理材料请按2"), Press("0", at="返回人工服务请按0")],
     )
 
-    result = await make_runner().run(channel, "default")
+    result = await make_runner(knowledge=knowledge).run(channel, "default")
 
     assert result.path[3:] == ["info_menu", "info_residence", "info_menu", "queue"]
     assert channel.heard("申领居住证")
