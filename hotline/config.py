@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from hotline.errors import SettingsError
 from hotline.monitoring.settings import MonitoringSettings
 from hotline.outbound.settings import OutboundSettings
+from hotline.oversight.settings import OversightSettings
 from hotline.retention.settings import RetentionSettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -231,6 +232,7 @@ class Settings(BaseSettings):
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    oversight: OversightSettings = Field(default_factory=OversightSettings)
 
     @model_validator(mode="after")
     def _check_secret(self) -> Settings:

@@ -25,7 +25,9 @@ from hotline.oversight.alerts import send_warnings
 from hotline.oversight.analyses import Analysis, Compare, analyse
 from hotline.oversight.calls import call_rates
 from hotline.oversight.definitions import (
+    DEFAULT_RULES,
     Deduction,
+    OversightRules,
     Period,
     PeriodKind,
     Rate,
@@ -55,6 +57,15 @@ def chosen_period(
 PeriodDep = Annotated[Period, Depends(chosen_period)]
 
 
+def oversight_rules(request: Request) -> OversightRules:
+    """The deployment's rules, built once from ``settings.oversight`` by ``include_api``."""
+    rules = getattr(request.app.state, "oversight_rules", None)
+    return rules if isinstance(rules, OversightRules) else DEFAULT_RULES
+
+
+OversightRulesDep = Annotated[OversightRules, Depends(oversight_rules)]
+
+
 def _rate(r: Rate) -> dict[str, Any]:
     return {"numerator": r.numerator, "denominator": r.denominator, "value": rate_value(r)}
 
@@ -67,28 +78,32 @@ def _row(s: UnitScore) -> dict[str, Any]:
             "deductions": {d.value: r.deductions.get(d, 0) for d in Deduction}}
 
 
-def _ranked(session: SessionDep, p: Period, now: Any) -> list[UnitScore]:
-    return ranked_units(session=session, period=p, as_of=now)
+def _ranked(session: SessionDep, p: Period, now: Any,
+            rules: OversightRules) -> list[UnitScore]:
+    return ranked_units(session=session, period=p, as_of=now, rules=rules)
 
 
 @router.get("/units", summary="Rates, score and rank of every unit with work in the period")
-def units(session: SessionDep, _: Supervisor, p: PeriodDep, now: Now) -> dict[str, Any]:
+def units(session: SessionDep, _: Supervisor, p: PeriodDep, now: Now,
+          rules: OversightRulesDep) -> dict[str, Any]:
     return {"period": {"kind": p.kind, "start": p.start, "end": p.end, "as_of": now},
-            "units": [_row(s) for s in _ranked(session, p, now)]}
+            "units": [_row(s) for s in _ranked(session, p, now, rules)]}
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/units.csv", summary="The ranking as CSV (the same numbers as /units)")
-def units_csv(session: SessionDep, _: Supervisor, p: PeriodDep, now: Now) -> Response:
-    text = csv_text(*ranking_table(_ranked(session, p, now)))
+def units_csv(session: SessionDep, _: Supervisor, p: PeriodDep, now: Now,
+              rules: OversightRulesDep) -> Response:
+    text = csv_text(*ranking_table(_ranked(session, p, now, rules)))
     return Response(text, media_type="text/csv; charset=utf-8", headers=_attachment(p, "csv"))
 
 
 @router.get("/units.xlsx", summary="The ranking as XLSX (the same numbers as /units)")
-def units_xlsx(session: SessionDep, _: Supervisor, p: PeriodDep, now: Now) -> Response:
-    body = xlsx_bytes(*ranking_table(_ranked(session, p, now)), title=p.label)
+def units_xlsx(session: SessionDep, _: Supervisor, p: PeriodDep, now: Now,
+               rules: OversightRulesDep) -> Response:
+    body = xlsx_bytes(*ranking_table(_ranked(session, p, now, rules)), title=p.label)
     return Response(body, media_type=XLSX, headers=_attachment(p, "xlsx"))
 
 
@@ -99,11 +114,11 @@ def _attachment(p: Period, ext: str) -> dict[str, str]:
 @router.get("/units/{unit}/tickets", summary="The tickets behind one number of a unit")
 def unit_tickets(
     unit: str, measure: Measure, session: SessionDep, _: Supervisor, p: PeriodDep, now: Now,
-    part: Part = Part.DENOMINATOR,
+    rules: OversightRulesDep, part: Part = Part.DENOMINATOR,
 ) -> dict[str, Any]:
     unit_id = unit_ids(session, (unit,))[unit]
     found = tickets_behind(session=session, unit_id=unit_id, measure=measure, part=part,
-                           period=p, as_of=now)
+                           period=p, as_of=now, rules=rules)
     return {"unit": unit, "measure": measure, "part": part, "count": len(found),
             "tickets": [asdict(t) for t in found]}
 

@@ -20,6 +20,7 @@ from hotline.intake.drafts_http import router as drafts_router
 from hotline.knowledge.http import router as knowledge_router
 from hotline.outbound.http import router as outbound_router
 from hotline.oversight.http import router as oversight_router
+from hotline.oversight.settings import rules_from_settings as oversight_rules_from
 from hotline.tickets.deployment import rules_from_settings
 from hotline.tickets.http import router as tickets_router
 from hotline.tickets.http_actions import router as ticket_actions_router
@@ -38,9 +39,11 @@ def include_api(
 ) -> ChangeSignal:
     """Install everything; returns the signal that wakes the ticket streams (share it with
     the light scheduler so that its changes reach the consoles at once). ``rules``: the
-    deployment's ticket rules (default: ``rules_from_settings``), read by ``TicketRules``."""
+    deployment's ticket rules (default: ``rules_from_settings``), read by ``TicketRules``;
+    the oversight rules are built once from ``settings.oversight`` (``OversightRulesDep``)."""
     signal = signal or ChangeSignal()
     app.state.ticket_rules = rules or rules_from_settings(settings)
+    app.state.oversight_rules = oversight_rules_from(settings.oversight)
     app.state.ticket_signal = signal
     app.state.ticket_changed = signal.notify
     install_error_handlers(app)

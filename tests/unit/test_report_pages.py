@@ -15,7 +15,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import Session
 
-from hotline.oversight.definitions import PeriodKind, period
+from hotline.config import Settings
+from hotline.oversight.definitions import Deduction, PeriodKind, period
+from hotline.oversight.settings import OversightSettings
 from hotline.oversight.queries import ranked_units
 from hotline.web.deps import CENTER_TZ as CST
 from hotline.web.pages import include_pages
@@ -119,3 +121,34 @@ def test_given_public_figures_then_a_past_month_is_shown_without_login(sqlite_en
 def test_given_no_public_figures_setting_then_the_page_is_not_there(world):
     assert world.anonymous().get("/public/figures").status_code == 404
     assert world.client("supervisor").get("/public/figures").status_code == 404
+
+
+def test_given_configured_oversight_rules_then_api_page_exports_and_figures_use_them(
+    sqlite_engine, tmp_path,
+):
+    # No excluded matter: 城管's mediation ticket H (不满意 twice) counts in 满意率; 重办 costs 2.
+    settings = Settings(home=tmp_path, oversight=OversightSettings(
+        excluded_matters=[], deductions={Deduction.REDO: 2}))
+    world = make_world(sqlite_engine, tmp_path, settings)
+    include_pages(world.app, web_dir=REPO / "web", public_figures=True)
+    try:
+        build(Desk(world.engine))
+        world.clock.now = AS_OF
+        client = world.client("supervisor")
+        # 城管: 满意率 A B E F of A B E F H = 4/5; 30 × 5/6 + 35 × 4/5 + 35 × 4/5 = 81, minus
+        # late sign 0.5 + late handling 1 + late reply 0.5 + redo 2 + unsatisfied twice 2 = 75.
+        # 住建: 62.5 minus 0.5 + 2 × 1 + refused 1 + redo 2 + unsatisfied twice 2 = 55.
+        units = client.get(f"/api/oversight/units?{QUERY}").json()["units"]
+        assert [(u["unit"], u["score"], u["satisfaction"]["numerator"],
+                 u["satisfaction"]["denominator"]) for u in units] == [
+            (CG, 75.0, 4, 5), (ZJ, 55.0, 1, 2)]
+        rows = rows_of(client.get(f"/supervisor/reports?{QUERY}").text)
+        assert 'class="score">75.0<' in rows[CG] and "80.0%" in rows[CG]
+        assert 'class="score">55.0<' in rows[ZJ]
+        csv = client.get(f"/api/oversight/units.csv?{QUERY}").text
+        assert "75.0" in csv and "55.0" in csv
+        world.clock.now = AS_OF.replace(month=12, day=5)
+        figures = rows_of(world.anonymous().get("/public/figures?month=2026-11").text)
+        assert "80.0%" in figures[CG]  # November holds the same revisits
+    finally:
+        world.close()

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from hotline.oversight.calls import call_rates
 from hotline.oversight.definitions import PeriodKind, period
+from hotline.oversight.http import OversightRulesDep
 from hotline.oversight.queries import ranked_units
 from hotline.web.deps import CENTER_TZ, Now, SessionDep
 from hotline.web.pages.common import render
@@ -36,10 +37,11 @@ def published_month(asked: str | None, today: date) -> date:
 
 
 @router.get("/public/figures", response_class=HTMLResponse)
-def figures(request: Request, session: SessionDep, now: Now,
+def figures(request: Request, session: SessionDep, now: Now, rules: OversightRulesDep,
             month: str | None = None) -> HTMLResponse:
     first = published_month(month, now.astimezone(CENTER_TZ).date())
     p = period(PeriodKind.MONTH, first, zone=CENTER_TZ)
-    scores = [s for s in ranked_units(session=session, period=p, as_of=now) if s.rank]
+    scores = [s for s in ranked_units(session=session, period=p, as_of=now, rules=rules)
+              if s.rank]
     return render(request, "public/figures.html", user=None, month=first.strftime("%Y-%m"),
                   scores=scores, calls=call_rates(session=session, period=p))

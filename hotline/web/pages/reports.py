@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse
 from hotline.oversight.analyses import analyse
 from hotline.oversight.calls import call_rates
 from hotline.oversight.definitions import Period, PeriodKind, UnitScore, period
+from hotline.oversight.http import OversightRulesDep
 from hotline.oversight.queries import Measure, Part, ranked_units, tickets_behind
 from hotline.tickets.units import unit_ids
 from hotline.users.models import Role, User
@@ -68,9 +69,9 @@ def score_chart(scores: list[UnitScore]) -> Any:
 
 @router.get("/supervisor/reports", response_class=HTMLResponse)
 def reports(request: Request, session: SessionDep, user: Reader, chosen: ChosenDep,
-            now: Now) -> HTMLResponse:
+            now: Now, rules: OversightRulesDep) -> HTMLResponse:
     p = chosen.period
-    scores = ranked_units(session=session, period=p, as_of=now)
+    scores = ranked_units(session=session, period=p, as_of=now, rules=rules)
     return render(
         request, "supervisor/reports.html", user=user, chosen=chosen, p=p, scores=scores,
         kinds=KIND_LABELS, rate_labels=RATE_LABELS, chart=score_chart(scores),
@@ -81,11 +82,11 @@ def reports(request: Request, session: SessionDep, user: Reader, chosen: ChosenD
 @router.get("/supervisor/reports/tickets", response_class=HTMLResponse)
 def report_tickets(
     request: Request, session: SessionDep, user: Reader, chosen: ChosenDep, now: Now,
-    unit: str, measure: Measure, part: Part = Part.DENOMINATOR,
+    rules: OversightRulesDep, unit: str, measure: Measure, part: Part = Part.DENOMINATOR,
 ) -> HTMLResponse:
     unit_id = unit_ids(session, (unit,))[unit]
     found = tickets_behind(session=session, unit_id=unit_id, measure=measure, part=part,
-                           period=chosen.period, as_of=now)
+                           period=chosen.period, as_of=now, rules=rules)
     return render(request, "supervisor/report_tickets.html", user=user, chosen=chosen,
                   p=chosen.period, unit=unit, measure=measure, part=part, tickets=found,
                   rate_labels=RATE_LABELS)
