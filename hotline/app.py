@@ -44,6 +44,7 @@ from hotline.outbound.comments import SurveyComments
 from hotline.outbound.plugin import Outbound
 from hotline.prompts.sounds import build_zh_sounds
 from hotline.prompts.store import PromptStore
+from hotline.recording.library import WAV_HEADER_BYTES
 from hotline.retention.job import RetentionJob
 from hotline.seats.ami import AmiCallMover, AmiQueueMembers
 from hotline.seats.events import SeatEvents
@@ -71,7 +72,7 @@ from hotline.web.deps import (
     require_roles,
 )
 from hotline.web.pages import RecordingsConsole, SeatConsole, UnitConsole, include_pages
-from hotline.web.pages.common import render
+from hotline.web.pages.common import PageForbidden, render
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +238,16 @@ class Hotline:
         }
 
 
+# The calls page (/) and /api/calls: the center's staff, not the units.
+CALLS_PAGE_ROLES = frozenset({Role.operator, Role.supervisor, Role.callback_agent, Role.admin})
+
+
+def audible(recording: dict[str, Any]) -> bool:
+    """A recording with sound (as ``hotline.recording.library.audible``)."""
+    return bool(recording["complete"] and (recording["duration_seconds"] or 0) > 0
+                and (recording["size_bytes"] or 0) > WAV_HEADER_BYTES)
+
+
 def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None) -> FastAPI:
     hotline = Hotline(settings)
 
@@ -257,8 +268,7 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None)
     app.state.retention = hotline.retention  # /supervisor/retention
     include_api(app, engine=hotline.engine, settings=settings, clock=hotline.clock,
                 signal=hotline.ticket_signal, rules=hotline.rules)
-    staff = Depends(require_roles(Role.operator, Role.supervisor, Role.callback_agent,
-                                  Role.admin))
+    staff = Depends(require_roles(*CALLS_PAGE_ROLES))
 
     web_dir = settings.home / "web"
     include_pages(
@@ -294,8 +304,12 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None)
             return render(request, "login.html", user=None, next="")
         finally:
             sessions.close()
-        context["calls"] = call_rows(50, lambda n: mask_phone(n, role=user.role))
-        return render(request, "calls.html", user=user, **context)
+        if user.role not in CALLS_PAGE_ROLES:  # unit handlers: the 403 page
+            raise PageForbidden(user, CALLS_PAGE_ROLES)
+        rows = call_rows(50, lambda n: mask_phone(n, role=user.role))
+        for row in rows:  # zero-length recordings are not listed
+            row["recordings"] = [r for r in row["recordings"] if audible(r)]
+        return render(request, "calls.html", user=user, calls=rows, **context)
 
     @app.get("/status")
     async def status() -> dict[str, Any]:

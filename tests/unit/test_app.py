@@ -9,12 +9,18 @@ from __future__ import annotations
 import socket
 import warnings
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from hotline.app import build_app
+from hotline.calls.models import Call, Recording
 from hotline.config import load_settings
+from hotline.db import session_scope
+from hotline.users.models import Role, UserCreate
+from hotline.users.service import create_user, issue_token
+from tests.api import PASSWORD
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -67,3 +73,50 @@ def test_status_reports_each_part_while_asterisk_is_away(client: TestClient) -> 
     assert status["agi"]["listening"] is True
     assert status["ami"]["connected"] is False
     assert status["flows"]["loaded"] == ["default", "menu", "reminder", "survey"]
+
+
+def _staff_client(client: TestClient, role: Role, unit: str | None = None) -> TestClient:
+    """A client of a new user with ``role`` (an API token: pages accept it like the cookie)."""
+    engine = client.app.state.hotline.engine  # type: ignore[attr-defined]
+    with session_scope(engine) as session:
+        user = create_user(session=session, user_create=UserCreate(
+            username=f"u-{role.value}", role=role, unit_name=unit, password=PASSWORD))
+        _, token = issue_token(session=session, user=user, name="tests")
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+def _add_call(client: TestClient) -> None:
+    engine = client.app.state.hotline.engine  # type: ignore[attr-defined]
+    started = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    with session_scope(engine) as session:
+        session.add(Call(uniqueid="1795.1", caller_number="13812345678", started_at=started,
+                         ended_at=started + timedelta(seconds=40), hangup_cause=16,
+                         end_reason="hangup_by_caller", queue_outcome="abandoned",
+                         queue_wait_seconds=12.0, ivr_path=["welcome", "queue"]))
+        for kind, size, seconds in (("full", 64_044, 4.0), ("caller", 44, 0.0)):
+            session.add(Recording(call_uniqueid="1795.1", kind=kind, path=f"x/1795.1-{kind}.wav",
+                                  started_at=started, complete=True, size_bytes=size,
+                                  duration_seconds=seconds))
+
+
+def test_given_a_unit_handler_when_opening_the_calls_page_then_403_and_no_calls(
+    client: TestClient,
+) -> None:
+    _add_call(client)
+    page = _staff_client(client, Role.unit_handler, "市城管局").get("/")
+    assert page.status_code == 403
+    assert "最近通话" not in page.text and "1381234" not in page.text
+
+
+def test_given_a_finished_call_when_the_operator_opens_the_calls_page_then_chinese_words_only(
+    client: TestClient,
+) -> None:
+    _add_call(client)
+    page = _staff_client(client, Role.operator).get("/")
+    assert page.status_code == 200 and "最近通话" in page.text
+    row = page.text.split("<tbody>")[1].split("</tbody>")[0]
+    assert "排队中挂断" in row and "来电人挂断" in row and "全程录音 4.0s" in row
+    for code in ("abandoned", "hangup_by_caller", "full ", "caller ", "Normal Clearing"):
+        assert code not in row
+    assert "来电人录音" not in row  # the caller recording is zero-length: not listed

@@ -7,6 +7,10 @@ templates through Jinja filters (installed by ``common.install_pages``)::
     {{ r.channel | channel_zh }}      web → 网上
     {{ t.light | light_zh }}          yellow → 黄灯
     {{ e.decision | decision_zh }}    pending → 待审批 (an extension request)
+    {{ c.queue.outcome | queue_zh }}  abandoned → 排队中挂断 (a call's queue outcome)
+    {{ c.end_reason | end_zh }}       hangup_by_caller → 来电人挂断 (how a call ended)
+    {{ r.kind | recording_zh }}       caller → 来电人录音 (a call's recording)
+    {{ c.hangup_cause | cause_zh }}   16 → 正常挂断 (Asterisk's hangup cause)
 
 An unknown code is shown as it is (a new status never hides a row); the citizen-facing
 wording of the public pages is theirs (``public.py``).
@@ -46,6 +50,24 @@ DECISION_LABELS: Mapping[str, str] = {
     "pending": "待审批", "approved": "已同意", "refused": "未同意", "dropped": "已撤销",
 }
 
+QUEUE_LABELS: Mapping[str, str] = {
+    "answered": "已接听", "abandoned": "排队中挂断", "timeout": "排队超时",
+    "no_seat": "无坐席", "full": "队列已满", "self_service": "按键离开排队",
+}
+END_LABELS: Mapping[str, str] = {
+    "completed": "流程结束", "transferred": "已转接", "hangup_by_caller": "来电人挂断",
+    "error": "系统出错", "message": "留言", "agent": "坐席接听", "abandoned": "排队中挂断",
+}
+# Asterisk's hangup causes (Q.850 codes) of the calls that ended without an end_reason.
+CAUSE_LABELS: Mapping[str, str] = {
+    "0": "结束", "1": "号码不存在", "16": "正常挂断", "17": "用户忙", "18": "无响应",
+    "19": "无应答", "21": "拒接", "27": "线路故障", "34": "线路忙", "38": "网络故障",
+    "127": "异常结束",
+}
+RECORDING_LABELS: Mapping[str, str] = {
+    "full": "全程录音", "caller": "来电人录音", "message": "留言录音", "agent": "坐席录音",
+}
+
 
 def _code(value: object) -> str:
     return str(value.value) if isinstance(value, Enum) else str(value)
@@ -67,8 +89,14 @@ action_zh = _lookup(ACTION_LABELS)
 channel_zh = _lookup(CHANNEL_LABELS)
 light_zh = _lookup(LIGHT_LABELS)
 decision_zh = _lookup(DECISION_LABELS)
+queue_zh = _lookup(QUEUE_LABELS)
+end_zh = _lookup(END_LABELS)
+recording_zh = _lookup(RECORDING_LABELS)
+cause_zh = _lookup(CAUSE_LABELS)
 
 FILTERS: Mapping[str, Callable[[object], str]] = {
     "status_zh": status_zh, "type_zh": type_zh, "action_zh": action_zh,
     "channel_zh": channel_zh, "light_zh": light_zh, "decision_zh": decision_zh,
+    "queue_zh": queue_zh, "end_zh": end_zh, "recording_zh": recording_zh,
+    "cause_zh": cause_zh,
 }
