@@ -118,14 +118,21 @@ def revisit_queue(*, session: Session, limit: int = 200) -> list[Waiting]:
         select(Ticket).where(col(Ticket.status).in_(list(WAITING)))
         .order_by(col(Ticket.updated_at), col(Ticket.id)).limit(limit)
     ).all()
+    # The survey calls of every listed ticket in one query (not one per ticket), newest last.
+    surveys: dict[int, list[OutboundCall]] = {}
+    for call in session.exec(
+        select(OutboundCall).where(
+            col(OutboundCall.ticket_id).in_([t.id for t in tickets]),
+            OutboundCall.purpose == Purpose.SURVEY)
+        .order_by(col(OutboundCall.id))
+    ).all() if tickets else []:
+        surveys.setdefault(call.ticket_id or 0, []).append(call)
     waiting: list[Waiting] = []
     for ticket in tickets:
         state = decode_state(ticket.state)
-        calls = {c.caller_ticket or ticket.number: c for c in session.exec(
-            select(OutboundCall).where(
-                OutboundCall.ticket_id == ticket.id, OutboundCall.purpose == Purpose.SURVEY,
-                col(OutboundCall.dedupe_key).endswith(f":{state.redo_count}"))
-            .order_by(col(OutboundCall.id))).all()}
+        this_round = f":{state.redo_count}"
+        calls = {c.caller_ticket or ticket.number: c for c in surveys.get(ticket.id or 0, [])
+                 if c.dedupe_key.endswith(this_round)}
         for number in state.callers_to_revisit():
             caller = ticket if number == ticket.number else get_by_number(
                 session=session, number=number)
