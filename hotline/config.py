@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hotline.errors import SettingsError
+from hotline.intake.settings import IntakeSettings
 from hotline.monitoring.settings import MonitoringSettings
 from hotline.outbound.settings import OutboundSettings
 from hotline.oversight.settings import OversightSettings
@@ -229,6 +230,7 @@ class Settings(BaseSettings):
     db: DbSettings = Field(default_factory=DbSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     stt: SttSettings = Field(default_factory=SttSettings)
+    intake: IntakeSettings = Field(default_factory=IntakeSettings)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)

@@ -12,6 +12,11 @@ transaction, so the operator is interrupted at once (told once per call and line
   other calls from the caller's side of the whole call.
 - A message left with nobody answering becomes a ticket at once (actor ``system``, channel
   phone, the suggested type and urgency); dispatching stays with the operators.
+- Unless ``intake.auto_dispatch_confidence`` is set (off by default): a message whose unit
+  suggestion has at least that confidence becomes a ticket dispatched at once to that unit
+  (actor ``system``; the draft change ``auto_dispatched`` holds the unit and the confidence).
+  Never when the text suggests an emergency line (the operator is interrupted instead), nor to
+  a unit the database does not know.
 - Otherwise an operator accepts the draft with the fields they confirmed (``accept_draft``:
   a ticket is created, the draft keeps its links) or discards it.
 
@@ -39,8 +44,8 @@ from hotline.intake.understand import Understander, Understanding
 from hotline.stt.models import Transcript
 from hotline.tickets.calendar import Urgency
 from hotline.tickets.changes import record_draft_change, record_emergency_alert
-from hotline.tickets.models import Channel, Matter, Ticket, TicketCreate
-from hotline.tickets.service import DEFAULT_RULES, Rules, create_ticket
+from hotline.tickets.models import Channel, Matter, Ticket, TicketCreate, Unit
+from hotline.tickets.service import DEFAULT_RULES, Rules, create_ticket, dispatch
 
 log = logging.getLogger(__name__)
 
@@ -124,10 +129,13 @@ def open_drafts(*, session: Session, limit: int = 50) -> list[TicketDraft]:
 
 def draft_from_transcript(
     *, session: Session, transcript: Transcript, understander: Understander, now: datetime,
-    rules: Rules = DEFAULT_RULES,
+    rules: Rules = DEFAULT_RULES, auto_dispatch_confidence: float | None = None,
 ) -> Drafted | None:
     """The draft of the transcript's call, made or improved; None when nothing changed (an
-    upload, a full recording, a caller side whose call left a message)."""
+    upload, a full recording, a caller side whose call left a message).
+
+    With ``auto_dispatch_confidence`` (None: off), a message whose unit suggestion is at
+    least that confident is accepted and dispatched to the unit by ``system``."""
     rec = session.get(Recording, transcript.recording_id) if transcript.recording_id else None
     if rec is None or rec.kind not in DRAFTED_KINDS:
         return None
@@ -159,9 +167,15 @@ def draft_from_transcript(
             payload={"call_uniqueid": draft.call_uniqueid, "source": draft.source,
                      "caller_number": call.caller_number if call else "",
                      "text": draft.text[:500]})
-    if rec.kind == "message" and (call is None or call.answered_by is None):
+    unit = (_auto_dispatch_unit(session, draft, understanding, auto_dispatch_confidence)
+            if rec.kind == "message" else None)
+    if rec.kind == "message" and (call is None or call.answered_by is None or unit):
         ticket = _accept(session, draft, ticket_from_draft(session, draft, understanding, call),
                          actor=SYSTEM, now=now, rules=rules)
+        if unit is not None and auto_dispatch_confidence is not None:
+            ticket = _auto_dispatch(session, draft, ticket, unit=unit, now=now, rules=rules,
+                                    confidence=understanding.unit.confidence,
+                                    threshold=auto_dispatch_confidence)
         return Drafted(draft=draft, ticket=ticket)
     record_draft_change(session=session, draft_id=draft.id,
                         action="updated" if existing else "created", status=draft.status,
@@ -185,6 +199,44 @@ def ticket_from_draft(session: Session, draft: TicketDraft, understanding: Under
         description=draft.text.strip() or NO_WORDS,
         call_uniqueid=draft.call_uniqueid, transcript=draft.text,
     )
+
+
+def _auto_dispatch_unit(session: Session, draft: TicketDraft, understanding: Understanding,
+                        threshold: float | None) -> str | None:
+    """The unit a message goes to at once, or None (off, not confident enough, an emergency,
+    or a unit the database does not hold): the operators dispatch it then."""
+    if threshold is None:
+        return None
+    unit, confidence = understanding.unit.value, understanding.unit.confidence
+    why = ""
+    if unit is None:
+        why = "no unit suggested"
+    elif confidence < threshold:
+        why = f"unit {unit} suggested with confidence {confidence:.3f} < {threshold}"
+    elif understanding.emergency.value is not None:
+        why = f"emergency line {understanding.emergency.value} suggested"
+    elif session.exec(select(Unit.id).where(Unit.name == unit)).first() is None:
+        why = f"unit {unit} is not in the database"
+    if why:
+        log.info("call %s: message not dispatched automatically: %s", draft.call_uniqueid, why)
+        return None
+    return unit
+
+
+def _auto_dispatch(session: Session, draft: TicketDraft, ticket: Ticket, *, unit: str,
+                   confidence: float, threshold: float, now: datetime, rules: Rules) -> Ticket:
+    assert ticket.id is not None and draft.id is not None
+    ticket = dispatch(session=session, ticket_id=ticket.id, main_unit=unit, actor=SYSTEM,
+                      now=now, rules=rules)
+    record_draft_change(session=session, draft_id=draft.id, action="auto_dispatched",
+                        status=draft.status, at=now, ticket=ticket,
+                        payload={"call_uniqueid": draft.call_uniqueid, "by": SYSTEM,
+                                 "unit": unit, "confidence": round(confidence, 3),
+                                 "threshold": threshold})
+    log.info("call %s: ticket %s dispatched automatically to %s (unit confidence %.3f >= %s)",
+             draft.call_uniqueid, ticket.number, unit, confidence, threshold)
+    session.flush()
+    return ticket
 
 
 # --- the operator's decision --------------------------------------------------------------
@@ -271,7 +323,8 @@ class TranscriptDrafts:
     def __call__(self, session: Session, transcript: Transcript) -> None:
         drafted = draft_from_transcript(session=session, transcript=transcript,
                                         understander=self.prepare(session), now=self.clock(),
-                                        rules=self.rules)
+                                        rules=self.rules, auto_dispatch_confidence=(
+                                            self.settings.intake.auto_dispatch_confidence))
         if drafted is None:
             return
         self.made += 1
