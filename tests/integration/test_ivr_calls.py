@@ -14,9 +14,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlmodel import Session
 
 from hotline.calls.store import CallView
 from hotline.ivr.ports import Prompt
+from hotline.knowledge.ivr import find_article, spoken_text
 from hotline.prompts.store import PromptStore
 from hotline.recording.files import inspect, rms_level
 from hotline.telephony.asterisk_conf import phone_password
@@ -200,8 +202,13 @@ def test_given_self_service_when_caller_keys_1_1_then_office_hours_answer_is_pla
 
     step = next(s for s in view.steps if s.node == "self_info_hours")
     assert step.outcome == "played"
-    flow = running.hotline.flows["default"]
-    prompt = flow.nodes["self_info_hours"].prompt  # type: ignore[attr-defined]
+    # The answer is the seeded knowledge article's current body, rendered on first use
+    assert step.detail["article"] == "service-center-hours"
+    assert step.detail["article_status"] == "found"
+    with Session(running.hotline.engine) as session:
+        article = find_article(session=session, ref=step.detail["article_id"])
+        assert article is not None and article.slug == "service-center-hours"
+        prompt = Prompt(text=spoken_text(article.body))
     played = inspect(running.hotline.prompts.host_path(prompt)).duration_seconds
     assert played is not None and played > 5
     took = (step.ended_at - step.started_at).total_seconds()
