@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -227,6 +228,19 @@ def settings_for(n: int) -> dict[str, Any]:
     }
 
 
+def wait_for_listener(port: int, *, timeout: float = 10.0) -> None:
+    """Return once something holds UDP ``port`` on loopback (SIPp started listening)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"SIPp did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+
+
 def run(sandbox: Sandbox, n: int, rounds: int, *, trace: Path | None = None) -> Result:
     overrides = settings_for(n)
     total = n * rounds
@@ -248,6 +262,7 @@ def run(sandbox: Sandbox, n: int, rounds: int, *, trace: Path | None = None) -> 
              "-timeout", f"{limit_s + 30}s", "-nostdin", "-trace_stat",
              "-stf", str(Path(tmp) / "stat.csv"), *traces],
             cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_listener(SIPP_PORT)  # an INVITE before SIPp binds fails the Originate
         pid = sandbox.status().pid
         assert pid is not None
         engine = controller.hotline.engine

@@ -5,12 +5,21 @@ SIPp statistics read, and SIPp's answering scenario."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
-from hotline.bench.outbound import Counts, Result, counts, sipp_counts, table
+from hotline.bench.outbound import (
+    Counts,
+    Result,
+    counts,
+    sipp_counts,
+    table,
+    wait_for_listener,
+)
 from hotline.db import session_scope
 from hotline.outbound.ports import CallReport
 from hotline.outbound.rules import CallingHours, Outcome
@@ -144,3 +153,12 @@ def test_a_pressed_capture_is_played_like_a_digit(tmp_path: Path) -> None:
     [played] = [s.find("action/exec").get("play_pcap_audio")  # type: ignore[union-attr]
                 for s in steps if s.tag == "nop"]
     assert played == str(capture)
+
+
+def test_wait_for_listener_returns_once_the_port_is_held_and_fails_otherwise() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as held:
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        wait_for_listener(port)
+    with pytest.raises(RuntimeError, match="did not listen"):
+        wait_for_listener(port, timeout=0.2)  # closed again: free
