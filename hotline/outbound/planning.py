@@ -9,6 +9,9 @@
   the ticket and its deadline. A red one not acknowledged within a working day is escalated
   (``service.escalate_due``); a red ticket whose unit has no duty phone is escalated at once.
   A red reminder replaces a yellow one of the same ticket not yet placed.
+* A ``review`` change (a parked ticket's review date came, 挂账): the main unit's duty phone is
+  reminded alike, naming the review date as the deadline (the call's ``light`` is ``review``);
+  without a duty phone the ticket goes onto the supervisors' escalation list (the center).
 * Any other transition of a ticket cancels its calls no longer needed, if not yet placed: its
   surveys once it left 审核/回访 (closed by an agent, merged, redone, …), its reminders once the
   unit no longer holds it (replied, closed, merged, …); a survey waiting in the callback
@@ -26,6 +29,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import false, or_
 from sqlmodel import Session, col, update
 
 from hotline.outbound.models import CallStatus, Escalation, OutboundCall
@@ -90,25 +94,30 @@ def _plan(session: Session, change: TicketChange, *, now: datetime, planning: Pl
     if change.kind == ChangeKind.EVENT and (change.action, change.status) in SURVEY_TRIGGERS:
         planned.surveys += plan_surveys(session=session, ticket_id=change.ticket_id or 0,
                                         now=now, planning=planning)
-    elif change.kind == ChangeKind.LIGHT and change.action in REMINDED_LIGHTS:
+    elif (change.kind == ChangeKind.LIGHT and change.action in REMINDED_LIGHTS
+          or change.kind == ChangeKind.REVIEW):
         _plan_reminder(session, change, now=now, planning=planning, planned=planned)
     if change.kind == ChangeKind.EVENT:
         planned.cancelled += cancel_unneeded(session=session, ticket_id=change.ticket_id or 0,
-                                             status=change.status, now=now)
+                                             status=change.status, now=now,
+                                             resumed=change.action == lc.Resume.name)
 
 
-def cancel_unneeded(*, session: Session, ticket_id: int, status: str, now: datetime) -> int:
+def cancel_unneeded(*, session: Session, ticket_id: int, status: str, now: datetime,
+                    resumed: bool = False) -> int:
     """Cancel the ticket's pending calls that its new ``status`` makes pointless (see the
-    module docstring); returns how many were cancelled."""
+    module docstring), and its park review reminders once it is ``resumed``; returns how many
+    were cancelled."""
     purposes = [purpose for purpose, keep in ((Purpose.SURVEY, SURVEYED_STATUSES),
                                               (Purpose.REMINDER, REMINDED_STATUSES))
                 if status not in keep]
-    if not purposes:
+    if not purposes and not resumed:
         return 0
+    which = or_(col(OutboundCall.purpose).in_(purposes),
+                col(OutboundCall.light) == "review" if resumed else false())
     result = session.exec(
         update(OutboundCall)
-        .where(col(OutboundCall.ticket_id) == ticket_id,
-               col(OutboundCall.purpose).in_(purposes),
+        .where(col(OutboundCall.ticket_id) == ticket_id, which,
                col(OutboundCall.status).in_((CallStatus.PENDING, CallStatus.CALLBACK)))
         .values(status=CallStatus.CANCELLED, next_attempt_at=None, escalate_at=None,
                 updated_at=now)
@@ -165,6 +174,7 @@ def _plan_reminder(session: Session, change: TicketChange, *, now: datetime,
     deadline_text = change.payload.get("deadline")
     deadline = datetime.fromisoformat(deadline_text) if deadline_text else ticket.deadline
     red = change.action == "red"
+    review = change.kind == ChangeKind.REVIEW
     if red:  # a yellow reminder not placed yet is replaced by this one
         session.exec(
             update(OutboundCall)
@@ -175,18 +185,19 @@ def _plan_reminder(session: Session, change: TicketChange, *, now: datetime,
             .values(status=CallStatus.CANCELLED, updated_at=now)
         )
     if unit is None or not unit.duty_phone.strip():
-        if red:
+        if red or review:
             assert ticket.id is not None
             session.add(Escalation(ticket_id=ticket.id, number=ticket.number,
                                    unit=unit.name if unit else None, deadline=deadline,
-                                   reason="no_duty_phone", at=now))
+                                   reason="park_review" if review else "no_duty_phone",
+                                   at=now))
             planned.escalations += 1
         return
     at = planning.hours.next_opening(now)
     call = enqueue(
         session=session, purpose=Purpose.REMINDER, key=f"reminder:{ticket.id}:{change.id}",
         ticket=ticket, phone=unit.duty_phone, at=at, now=now, trunk=planning.trunk,
-        light=change.action, deadline=deadline, subject=unit.name,
+        light="review" if review else change.action, deadline=deadline, subject=unit.name,
         escalate_at=escalate_at(at, calendar=planning.rules.calendar) if red else None,
     )
     planned.reminders += call is not None

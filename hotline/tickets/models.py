@@ -326,6 +326,9 @@ class ChangeKind(enum.StrEnum):
     # An emergency line suggested for a caller (action ``emergency``): the console interrupts
     # the operator at once. Written before the draft's own change (``draft_id`` says which).
     ALERT = "alert"
+    # A parked ticket's (挂账) review date came (action ``park_review``, ``scanner.scan``): the
+    # center and the unit are reminded; the ticket stays parked.
+    REVIEW = "review"
 
 
 class TicketChange(SQLModel, table=True):

@@ -1,9 +1,11 @@
-"""The deadline scheduler: every ``interval`` it publishes the tickets whose light got worse.
+"""The deadline scheduler: every ``interval`` it publishes the tickets whose light got worse,
+and the parked tickets (挂账) whose review date came.
 
-Each pass runs ``scanner.scan_lights`` in batches in one transaction per batch: the new
-light is stored on the ticket and a ``light`` change is appended to the outbox in the same
-commit, so a pass interrupted by a crash is simply done again by the next start (deadlines and
-published lights are stored, never only in memory). After each commit the streams are woken;
+Each pass runs ``scanner.scan`` in batches in one transaction per batch: the new
+light is stored on the ticket and a ``light`` change (or a ``review`` change of a parked
+ticket, once per review date) is appended to the outbox in the same commit, so a pass
+interrupted by a crash is simply done again by the next start (deadlines, published lights
+and review reminders are stored, never only in memory). After each commit the streams are woken;
 the reminder calls (督办, [outbound calls]) read the same outbox.
 
     scheduler = LightScheduler(engine=engine, clock=clock, on_change=signal.notify)
@@ -20,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from hotline.db import session_scope
-from hotline.tickets.scanner import scan_lights
+from hotline.tickets.scanner import scan
 
 log = logging.getLogger(__name__)
 BATCH = 1000
@@ -36,22 +38,25 @@ class LightScheduler:
         self.on_change = on_change
         self.passes = 0
         self.published = 0
+        self.reviews = 0
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
 
     def run_once(self) -> int:
-        """One pass; returns how many light changes it published."""
-        now, total = self.clock(), 0
+        """One pass; returns how many changes (light changes and park reviews) it published."""
+        now, total, reviews = self.clock(), 0, 0
         for _ in range(MAX_BATCHES):  # bounded: a row that stays due cannot spin the loop
             with session_scope(self.engine) as session:
-                changes, looked = scan_lights(session=session, now=now, limit=BATCH)
-            total += len(changes)
-            if changes and self.on_change is not None:
+                done = scan(session=session, now=now, limit=BATCH)
+            total += len(done.lights) + len(done.reviews)
+            reviews += len(done.reviews)
+            if (done.lights or done.reviews) and self.on_change is not None:
                 self.on_change()
-            if looked < BATCH:
+            if done.looked < BATCH:
                 break
         self.passes += 1
         self.published += total
+        self.reviews += reviews
         return total
 
     async def start(self) -> None:
@@ -73,7 +78,7 @@ class LightScheduler:
                 published = await asyncio.to_thread(self.run_once)
                 self.last_error = None
                 if published:
-                    log.info("deadline lights: %d tickets changed light", published)
+                    log.info("deadline lights: %d changes published", published)
             except Exception as exc:  # a database hiccup must not end the scheduler
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("deadline light pass failed; retrying in %.0f s", self.interval)
@@ -81,5 +86,5 @@ class LightScheduler:
 
     def status(self) -> dict[str, object]:
         return {"running": self._task is not None and not self._task.done(),
-                "passes": self.passes, "published": self.published,
+                "passes": self.passes, "published": self.published, "reviews": self.reviews,
                 "last_error": self.last_error}

@@ -188,10 +188,11 @@ def light_columns(
     last = from_stored(published) if published is not None else None
     m = marks(state, now=now, published=last, yellow_share=rules.limits.yellow_share,
               calendar=rules.calendar)
+    review = state.parked_until if state.status is lc.Status.PARKED else None
     return {
         "deadline": m.deadline,
         "yellow_at": m.yellow_at,
-        "next_light_at": m.next_light_at,
+        "next_light_at": review or m.next_light_at,  # a parked ticket: its review date
         "light": Light(m.published.value) if m.published is not None else Light.NONE,
         "handling_deadline": state.handling_deadline,
         "parked_until": state.parked_until,
@@ -215,13 +216,15 @@ def _write(
     ids = unit_ids(session, names) if names else {}
     main = after.main_assignment()
     seq = ticket.version + 1
+    lights = light_columns(after, now=now, rules=rules, published=ticket.light)
+    if before.status is after.status is lc.Status.PARKED:  # still parked: reminded or not
+        lights["next_light_at"] = ticket.next_light_at
     result = session.exec(
         update(Ticket)
         .where(col(Ticket.id) == ticket.id, col(Ticket.version) == ticket.version)
         .values(
             version=seq, status=after.status, state=encode_state(after), updated_at=now,
-            main_unit_id=ids[main.unit] if main is not None else None,
-            **light_columns(after, now=now, rules=rules, published=ticket.light),
+            main_unit_id=ids[main.unit] if main is not None else None, **lights,
         )
         .execution_options(synchronize_session=False)
     )

@@ -1,0 +1,209 @@
+"""Reminders the deadline scheduler publishes besides lights, on SQLite and PostgreSQL: a
+parked ticket's (挂账) review date, once per date and across restarts, turned into a reminder
+call by outbound planning. Everything is the real code; the clock is a test clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select, update
+
+from hotline.db import session_scope
+from hotline.outbound.models import CallStatus, Escalation, OutboundCall
+from hotline.outbound.planning import Planning, plan_batch
+from hotline.outbound.rules import CallingHours, Purpose
+from hotline.tickets import lifecycle as lc
+from hotline.tickets import service as tickets
+from hotline.tickets.models import Ticket, TicketChange, TicketCreate, TicketType, Unit
+from hotline.tickets.scheduler import LightScheduler
+from hotline.tickets.units import load_default_list
+from tests.api import Clock
+from tests.pg import (  # noqa: F401 - fixtures
+    pg_engine,
+    postgres_server,
+    sqlite_engine,
+    sqlite_template,
+)
+
+CST = timezone(timedelta(hours=8))
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=CST)  # a Monday
+MAIN = "市城管局"
+REVIEW = T0 + timedelta(days=30, hours=1)  # Wednesday 2026-04-01 10:00
+PLANNING = Planning(hours=CallingHours(tz=CST))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    name = "pg_engine" if request.param == "postgresql" else "sqlite_engine"
+    engine: Engine = request.getfixturevalue(name)
+    with session_scope(engine) as session:
+        load_default_list(session=session)
+    return engine
+
+
+def create(engine: Engine, now: datetime = T0) -> int:
+    draft = TicketCreate(request_type=TicketType.HELP, description="小区停车位长期不足",
+                         caller_phone="13800000002")
+    with session_scope(engine) as session:
+        ticket = tickets.create_ticket(session=session, draft=draft, now=now, actor="op")
+    assert ticket.id is not None
+    return ticket.id
+
+
+def act(engine: Engine, ticket_id: int, action: lc.Action, at: datetime) -> Ticket:
+    with session_scope(engine) as session:
+        return tickets.act(session=session, ticket_id=ticket_id, action=action, actor="t",
+                           now=at)
+
+
+def parked(engine: Engine, until: datetime = REVIEW) -> int:
+    ticket_id = create(engine)
+    for action in (lc.Dispatch(main_unit=MAIN), lc.Sign(unit=MAIN),
+                   lc.Park(until=until, reason="需规划调整，长期跟踪")):
+        act(engine, ticket_id, action, T0)
+    return ticket_id
+
+
+def reviews(engine: Engine) -> list[TicketChange]:
+    with Session(engine) as session:
+        return list(session.exec(
+            select(TicketChange).where(TicketChange.kind == "review")
+            .order_by(col(TicketChange.id))
+        ).all())
+
+
+def plan(engine: Engine, now: datetime) -> None:
+    with session_scope(engine) as session:
+        plan_batch(session=session, now=now, planning=PLANNING)
+
+
+def reminder_calls(engine: Engine) -> list[OutboundCall]:
+    with Session(engine) as session:
+        return list(session.exec(
+            select(OutboundCall).where(OutboundCall.purpose == Purpose.REMINDER)
+            .order_by(col(OutboundCall.id))
+        ).all())
+
+
+def unit_id(engine: Engine, name: str = MAIN) -> int:
+    with Session(engine) as session:
+        unit = session.exec(select(Unit).where(Unit.name == name)).one()
+        assert unit.id is not None
+        return unit.id
+
+
+def test_given_a_parked_ticket_when_its_review_date_comes_then_one_review_is_published(engine):
+    ticket_id = parked(engine)
+    clock = Clock(REVIEW - timedelta(seconds=1))
+    woken: list[int] = []
+    scheduler = LightScheduler(engine=engine, clock=clock, on_change=lambda: woken.append(1))
+
+    assert scheduler.run_once() == 0 and reviews(engine) == []
+    clock.advance(seconds=1)
+    assert scheduler.run_once() == 1
+    assert scheduler.run_once() == 0  # the same pass again: not twice
+    clock.advance(days=3)
+    restarted = LightScheduler(engine=engine, clock=clock)
+    assert restarted.run_once() == 0  # a restart does not publish it again
+
+    [review] = reviews(engine)
+    assert (review.ticket_id, review.action, review.status, review.light) == (
+        ticket_id, "park_review", "parked", "none")
+    assert review.unit_ids == [unit_id(engine)]  # the unit's console sees it
+    assert datetime.fromisoformat(review.payload["until"]) == REVIEW
+    assert review.payload["main_unit"] == MAIN
+    assert woken == [1] and scheduler.status()["reviews"] == 1
+    with Session(engine) as session:
+        ticket = tickets.get_ticket(session=session, ticket_id=ticket_id)
+        assert (ticket.status, ticket.next_light_at) == ("parked", None)  # never closed
+
+
+def test_given_a_review_published_when_planned_then_the_unit_duty_phone_is_reminded(engine):
+    ticket_id = parked(engine)
+    plan(engine, T0)  # the first pass starts reading the outbox from now
+    clock = Clock(REVIEW)
+    LightScheduler(engine=engine, clock=clock).run_once()
+
+    plan(engine, REVIEW)
+    plan(engine, REVIEW)  # planned again: still one call
+
+    [call] = reminder_calls(engine)
+    with Session(engine) as session:
+        duty = session.get(Unit, unit_id(engine))
+        assert duty is not None
+    assert (call.ticket_id, call.light, call.subject, call.status) == (
+        ticket_id, "review", MAIN, CallStatus.PENDING)
+    assert call.phone == duty.duty_phone
+    assert call.deadline == REVIEW and call.escalate_at is None
+
+
+def test_given_a_review_reminder_pending_when_the_ticket_resumes_then_it_is_cancelled(engine):
+    ticket_id = parked(engine)
+    plan(engine, T0)
+    LightScheduler(engine=engine, clock=Clock(REVIEW)).run_once()
+    plan(engine, REVIEW)
+
+    act(engine, ticket_id, lc.Resume(), REVIEW + timedelta(minutes=5))
+    plan(engine, REVIEW + timedelta(minutes=5))
+
+    [call] = reminder_calls(engine)
+    assert call.status == CallStatus.CANCELLED
+
+
+def test_given_no_duty_phone_when_a_review_comes_then_the_center_escalation_list_has_it(engine):
+    with session_scope(engine) as session:
+        session.exec(update(Unit).where(col(Unit.name) == MAIN).values(duty_phone=""))
+    ticket_id = parked(engine)
+    plan(engine, T0)
+    LightScheduler(engine=engine, clock=Clock(REVIEW)).run_once()
+    plan(engine, REVIEW)
+
+    assert reminder_calls(engine) == []
+    with Session(engine) as session:
+        [escalation] = session.exec(select(Escalation)).all()
+    assert (escalation.ticket_id, escalation.reason, escalation.deadline) == (
+        ticket_id, "park_review", REVIEW)
+
+
+def test_given_a_reviewed_ticket_parked_again_then_the_new_date_is_reminded_once(engine):
+    ticket_id = parked(engine)
+    clock = Clock(REVIEW)
+    scheduler = LightScheduler(engine=engine, clock=clock)
+    scheduler.run_once()
+    act(engine, ticket_id, lc.Resume(), REVIEW)
+    second = REVIEW + timedelta(days=60)
+    act(engine, ticket_id, lc.Park(until=second, reason="仍待规划"), REVIEW)
+
+    clock.advance(days=59)
+    scheduler.run_once()
+    assert len(reviews(engine)) == 1
+    clock.advance(days=2)
+    scheduler.run_once()
+    scheduler.run_once()
+
+    assert [datetime.fromisoformat(r.payload["until"]) for r in reviews(engine)] == [
+        REVIEW, second]
+
+
+def test_given_a_reminded_parked_ticket_when_a_duplicate_merges_in_then_not_reminded_again(
+    engine,
+):
+    parent_id = parked(engine)
+    early_child = create(engine, T0 + timedelta(days=1))
+    with session_scope(engine) as session:  # before the review: the date stays watched
+        tickets.merge_tickets(session=session, child_id=early_child, parent_id=parent_id,
+                              actor="op", now=T0 + timedelta(days=1))
+    clock = Clock(REVIEW)
+    scheduler = LightScheduler(engine=engine, clock=clock)
+    assert scheduler.run_once() == 1
+
+    late_child = create(engine, REVIEW + timedelta(hours=1))
+    with session_scope(engine) as session:
+        tickets.merge_tickets(session=session, child_id=late_child, parent_id=parent_id,
+                              actor="op", now=REVIEW + timedelta(hours=1))
+    clock.advance(days=1)
+    scheduler.run_once()
+
+    assert len(reviews(engine)) == 1
