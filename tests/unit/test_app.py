@@ -6,7 +6,6 @@ keeps retrying in the background: the web part must work while Asterisk is away)
 
 from __future__ import annotations
 
-import socket
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,34 +15,18 @@ import pytest
 
 from hotline.app import build_app
 from hotline.calls.models import Call, Recording
-from hotline.config import load_settings
 from hotline.db import session_scope
-from hotline.users.models import Role, UserCreate
-from hotline.users.service import create_user, issue_token
-from tests.api import PASSWORD
+from hotline.users.models import Role
+from tests.composed_app import composed_settings, role_client
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    repo = Path(__file__).resolve().parents[2]
-    settings = load_settings(
-        db={"url": f"sqlite:///{tmp_path / 'h.db'}"},
-        agi={"port": _free_port()},
-        ami={"port": _free_port(), "connect_timeout": 0.2},
-        recordings={"dir": str(tmp_path / "recordings")},
-        prompts={"dir": str(repo / "var" / "prompts")},
-    )
-    with TestClient(build_app(settings)) as client:
+    with TestClient(build_app(composed_settings(tmp_path))) as client:
         yield client
 
 
@@ -75,17 +58,6 @@ def test_status_reports_each_part_while_asterisk_is_away(client: TestClient) -> 
     assert status["flows"]["loaded"] == ["default", "menu", "reminder", "survey"]
 
 
-def _staff_client(client: TestClient, role: Role, unit: str | None = None) -> TestClient:
-    """A client of a new user with ``role`` (an API token: pages accept it like the cookie)."""
-    engine = client.app.state.hotline.engine  # type: ignore[attr-defined]
-    with session_scope(engine) as session:
-        user = create_user(session=session, user_create=UserCreate(
-            username=f"u-{role.value}", role=role, unit_name=unit, password=PASSWORD))
-        _, token = issue_token(session=session, user=user, name="tests")
-    client.headers["Authorization"] = f"Bearer {token}"
-    return client
-
-
 def _add_call(client: TestClient) -> None:
     engine = client.app.state.hotline.engine  # type: ignore[attr-defined]
     started = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -104,7 +76,7 @@ def test_given_a_unit_handler_when_opening_the_calls_page_then_403_and_no_calls(
     client: TestClient,
 ) -> None:
     _add_call(client)
-    page = _staff_client(client, Role.unit_handler, "市城管局").get("/")
+    page = role_client(client.app, Role.unit_handler, unit="市城管局").get("/")
     assert page.status_code == 403
     assert "最近通话" not in page.text and "1381234" not in page.text
 
@@ -113,7 +85,7 @@ def test_given_a_finished_call_when_the_operator_opens_the_calls_page_then_chine
     client: TestClient,
 ) -> None:
     _add_call(client)
-    page = _staff_client(client, Role.operator).get("/")
+    page = role_client(client.app, Role.operator).get("/")
     assert page.status_code == 200 and "最近通话" in page.text
     row = page.text.split("<tbody>")[1].split("</tbody>")[0]
     assert "排队中挂断" in row and "来电人挂断" in row and "全程录音 4.0s" in row
