@@ -30,8 +30,8 @@ from hotline.errors import AmiActionFailed, AmiUnavailable
 from hotline.outbound.ami import AmiSender, reached
 from hotline.outbound.errors import NoAgentPhone, NumberBusy
 from hotline.outbound.models import OutboundAttempt
-from hotline.outbound.rules import Outcome, Purpose, normalize_number
-from hotline.outbound.service import Policy, record_agent_end
+from hotline.outbound.rules import Outcome, Purpose, TrunkLimits, normalize_number
+from hotline.outbound.service import Policy, check_dialable, record_agent_end
 from hotline.outbound.settings import OutboundSettings
 from hotline.outbound.store import enqueue, start_attempt
 from hotline.seats.models import Seat
@@ -40,7 +40,6 @@ from hotline.users.models import User
 
 log = logging.getLogger(__name__)
 CHANNEL_PREFIX = "hotline-ag-"
-AGENT_TRUNK = "agent"
 
 
 @dataclass(frozen=True)
@@ -68,13 +67,17 @@ def agent_phone(*, session: Session, user: User, settings: OutboundSettings) -> 
 
 def start_agent_call(
     *, session: Session, ticket: Ticket, phone: str, agent: str, agent_dial: str, now: datetime,
+    trunk: str, limits: TrunkLimits,
 ) -> AgentCall:
-    """Store the call and its attempt (the number held); ``NumberBusy`` when it is in a call."""
+    """Store the call and its attempt (the number held). The citizen is dialled over
+    ``trunk`` like any outbound call: ``DoNotCallNumber``, ``NumberBusy`` (in a call already)
+    or ``TrunkFull`` (``limits``) refuse it (``service.check_dialable``)."""
+    check_dialable(session=session, phone=phone, trunk=trunk, limits=limits, now=now)
     key = f"agent:{ticket.id}:{uuid.uuid4().hex[:16]}"
     try:
         with session.begin_nested():
             call = enqueue(session=session, purpose=Purpose.AGENT, key=key, ticket=ticket,
-                           phone=phone, at=now, now=now, trunk=AGENT_TRUNK,
+                           phone=phone, at=now, now=now, trunk=trunk,
                            subject=f"回拨 by {agent}"[:128])
             assert call is not None
             attempt = start_attempt(session=session, call=call, now=now)
@@ -142,7 +145,7 @@ def bridge_action(settings: OutboundSettings, *, agent: str, uid: str, phone: st
                   caller_id: str, recording: str, ticket: str = "") -> dict[str, Any]:
     """Originate ``agent`` (a dial string) into the bridging context, which records the call
     into ``recording`` (relative to the recordings folder) and dials ``phone``."""
-    citizen = settings.dial.format(number=phone, trunk="default")
+    citizen = settings.dial.format(number=phone, trunk=settings.trunk)
     return {
         "Action": "Originate", "Channel": agent, "Context": settings.agent_context,
         "Exten": "s", "Priority": "1", "CallerID": caller_id,

@@ -9,6 +9,8 @@
     ├── EscalationResolved        409: resolved already
     ├── NoAgentPhone              409: click-to-call by a user with no phone to ring
     ├── NumberBusy                409: the number is in an outbound call already
+    ├── DoNotCallNumber           409: the number is on the do-not-call list
+    ├── TrunkFull                 409: the trunk carries its most concurrent calls already
     └── NoCallerPhone             422: click-to-call on a ticket with no caller's number
 """
 
@@ -84,6 +86,23 @@ class NumberBusy(OutboundError):
 
     def __init__(self, phone: str) -> None:
         super().__init__(f"{phone} is in an outbound call already", phone=phone)
+
+
+class DoNotCallNumber(OutboundError):
+    status_code = 409
+    error_id = "number-on-do-not-call-list"
+
+    def __init__(self, phone: str) -> None:
+        super().__init__(f"{phone} asked not to be called (do-not-call list)", phone=phone)
+
+
+class TrunkFull(OutboundError):
+    status_code = 409
+    error_id = "trunk-full"
+
+    def __init__(self, trunk: str, limit: int) -> None:
+        super().__init__(f"trunk {trunk} carries its {limit} concurrent outbound calls already:"
+                         " try again in a moment", trunk=trunk, limit=limit)
 
 
 class NoCallerPhone(OutboundError):

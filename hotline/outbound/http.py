@@ -237,7 +237,8 @@ async def click_to_call(body: ClickToCallBody, session: SessionDep, user: Curren
         raise NoCallerPhone(ticket.number)
     dial = agent_phone(session=session, user=user, settings=caller.settings)
     call = start_agent_call(session=session, ticket=ticket, phone=phone, agent=user.username,
-                            agent_dial=dial, now=now)
+                            agent_dial=dial, now=now, trunk=caller.settings.trunk,
+                            limits=caller.policy.limits)
     session.commit()
     caller.launch(call)
     return AgentCallView(call_id=call.call_id, attempt_id=call.attempt_id, ticket=call.ticket,

@@ -127,6 +127,7 @@ class QueueCallbackStatus(enum.StrEnum):
     DONE = "done"  # the caller was reached
     FAILED = "failed"  # attempts used up
     CANCELLED = "cancelled"  # the caller got through by calling again
+    DO_NOT_CALL = "do_not_call"  # the number is on the do-not-call list: never dialled
 
 
 class QueueCallback(SQLModel, table=True):
@@ -149,3 +150,26 @@ class QueueCallback(SQLModel, table=True):
     seat: str | None = Field(default=None, max_length=64)  # the interface rung last
     uniqueid: str | None = Field(default=None, max_length=64)  # our channel of the last try
     outcome: str | None = Field(default=None, max_length=16)  # of the last try
+    # Not before then (a retry's backoff, at the next calling hour); None: at its turn.
+    next_attempt_at: datetime | None = None
+
+
+class QueueCallbackAttempt(SQLModel, table=True):
+    """One dial of a queue call-back (the seat, then the caller), with its outcome: like
+    ``OutboundAttempt`` for surveys. Running while ``outcome`` is None: its number and trunk
+    count as a live call (``store.live_calls``)."""
+
+    __tablename__ = "queue_callback_attempt"
+    __table_args__ = (UniqueConstraint("callback_id", "attempt"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    callback_id: int = Field(foreign_key="queue_callback.id", index=True)
+    attempt: int  # 1, 2, 3 …
+    phone: str = Field(max_length=32)
+    trunk: str = Field(max_length=32)
+    seat: str = Field(max_length=64)
+    started_at: datetime
+    ended_at: datetime | None = None
+    outcome: str | None = Field(default=None, max_length=16, index=True)  # None: running
+    uniqueid: str | None = Field(default=None, max_length=64)  # our channel
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

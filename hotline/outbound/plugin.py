@@ -85,7 +85,7 @@ class Outbound:
         agent_caller = AgentCaller(ami=ami, engine=engine, clock=clock, settings=s,
                                    policy=policy)
         queue_callbacks = QueueCallbacks(ami=ami, engine=engine, clock=clock, settings=s,
-                                         queue=settings.queue.name,
+                                         queue=settings.queue.name, policy=policy,
                                          max_attempts=s.queue_callback_attempts)
         return cls(dialer=dialer, flows=flows, scheduler=scheduler, agent_caller=agent_caller,
                    queue_callbacks=queue_callbacks, enabled=s.enabled,

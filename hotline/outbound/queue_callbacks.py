@@ -8,9 +8,14 @@ is placed only once no caller still waiting joined before it, and only onto a fr
 per seat (``rules.callbacks_due``). The seat's phone rings first, showing why the call is
 returned (caller ID name ``REASON_LABELS``: 预约回拨, 漏接回拨, 满线回拨 …); once answered the
 caller is dialled and both are bridged and recorded (the click-to-call context). A caller
-who got through by calling again is not called back. Attempts are stored: a restart loses nothing.
+who got through by calling again is not called back. Like every outbound call, a call-back
+is placed only inside calling hours, never to a number on the do-not-call list, never to a
+number already in a call of ours, and within the trunk's limit; each attempt is logged
+(``queue_callback_attempt``) and one that did not reach the caller is tried again after
+``queue_callback_retry_minutes``. Attempts are stored: a restart loses nothing.
 
-    queue = QueueCallbacks(ami=ami, engine=engine, clock=clock, settings=settings)
+    queue = QueueCallbacks(ami=ami, engine=engine, clock=clock, settings=settings,
+                           queue="hotline", policy=policy)
     await queue.run_once()          # the outbound scheduler's loop calls it every pass
 """
 
@@ -31,9 +36,22 @@ from hotline.db import session_scope
 from hotline.errors import AmiActionFailed, AmiUnavailable
 from hotline.outbound.agent_calls import bridge, bridge_action
 from hotline.outbound.ami import AmiSender
-from hotline.outbound.models import QueueCallback, QueueCallbackStatus
-from hotline.outbound.rules import Outcome, callbacks_due, normalize_number
+from hotline.outbound.models import QueueCallback, QueueCallbackAttempt, QueueCallbackStatus
+from hotline.outbound.rules import (
+    Candidate,
+    Done,
+    GiveUp,
+    Outcome,
+    RetryAt,
+    RetryPolicy,
+    after_attempt,
+    callbacks_due,
+    choose_calls,
+    normalize_number,
+)
+from hotline.outbound.service import Policy
 from hotline.outbound.settings import OutboundSettings
+from hotline.outbound.store import blocked_numbers, live_calls
 from hotline.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
@@ -132,6 +150,7 @@ def queue_state(messages: Sequence[Any], *, now: datetime) -> QueueState:
 @dataclass(frozen=True)
 class Placed:
     id: int
+    attempt_id: int
     phone: str
     reason: str
     seat: str
@@ -141,21 +160,31 @@ class Placed:
 
 class QueueCallbacks:
     def __init__(self, *, ami: AmiSender, engine: Engine, clock: Callable[[], datetime],
-                 settings: OutboundSettings, queue: str, max_attempts: int = 3,
-                 poll_seconds: float = 1.0) -> None:
+                 settings: OutboundSettings, queue: str, policy: Policy,
+                 max_attempts: int = 3, poll_seconds: float = 1.0) -> None:
+        """``policy``: the calling hours and trunk limits of all outbound calls; a caller not
+        reached is tried again ``settings.queue_callback_retry_minutes`` later (then at the
+        next calling hour), ``max_attempts`` in all."""
         self.ami, self.engine, self.clock, self.settings = ami, engine, clock, settings
-        self.queue, self.max_attempts, self.poll_seconds = queue, max_attempts, poll_seconds
+        self.queue, self.policy, self.poll_seconds = queue, policy, poll_seconds
+        self.retry = RetryPolicy(max_attempts=max_attempts, interval=timedelta(
+            minutes=settings.queue_callback_retry_minutes))
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self.placed = 0
         self.last_error: str | None = None
 
     def prepare(self) -> int:
-        """Requests left calling by a stopped process go back to pending."""
+        """Attempts left running by a stopped process end as failed; their requests go back
+        to pending."""
+        now = self.clock()
         with session_scope(self.engine) as session:
+            session.exec(update(QueueCallbackAttempt)
+                         .where(col(QueueCallbackAttempt.outcome).is_(None))
+                         .values(outcome=Outcome.FAILED, ended_at=now))
             result = session.exec(update(QueueCallback)
                                   .where(col(QueueCallback.status) == ST.CALLING)
-                                  .values(status=ST.PENDING, updated_at=self.clock()))
+                                  .values(status=ST.PENDING, updated_at=now))
             return int(result.rowcount or 0)
 
     async def run_once(self, *, wait: bool = False) -> list[Placed]:
@@ -181,27 +210,55 @@ class QueueCallbacks:
             cancel_reached(session=session, now=now)
 
     def _claim(self, state: QueueState, now: datetime) -> list[Placed]:
+        """Outside calling hours nothing; else the requests whose turn it is onto free seats,
+        by the rules of all outbound calls (``choose_calls``): a number on the do-not-call
+        list is never dialled, one already in a call of ours and a full trunk wait."""
+        if not self.policy.hours.allows(now):
+            return []
+        trunk = self.settings.trunk
         with session_scope(self.engine) as session:
             pending = session.exec(select(QueueCallback).where(
-                QueueCallback.status == ST.PENDING).order_by(col(QueueCallback.joined_at))
-                .limit(200)).all()
-            calling = session.exec(select(QueueCallback.seat).where(
-                QueueCallback.status == ST.CALLING)).all()
-            seats = [s for s in state.free_seats if s not in set(calling)]
-            due = callbacks_due([(r.id or 0, r.joined_at) for r in pending],
+                QueueCallback.status == ST.PENDING,
+                col(QueueCallback.next_attempt_at).is_(None)
+                | (col(QueueCallback.next_attempt_at) <= now))
+                .order_by(col(QueueCallback.joined_at)).limit(200)).all()
+            by_id = {r.id or 0: r for r in pending}
+            choice = choose_calls(
+                [Candidate(i, r.phone, trunk, r.joined_at) for i, r in by_id.items()],
+                live=live_calls(session=session), limits=self.policy.limits,
+                do_not_call=blocked_numbers(session=session, numbers=[r.phone for r in pending]))
+            for cand in choice.blocked:
+                row = by_id[cand.call_id]
+                row.status, row.updated_at = ST.DO_NOT_CALL, now
+                session.add(row)
+            calling = set(session.exec(select(QueueCallback.seat).where(
+                QueueCallback.status == ST.CALLING)).all())
+            seats = [s for s in state.free_seats if s not in calling]
+            due = callbacks_due([(c.call_id, c.due_at) for c in choice.place],
                                 waiting_since=state.waiting_since, free_seats=len(seats))
-            by_id = {r.id: r for r in pending}
             placed: list[Placed] = []
             for request_id, seat in zip(due, seats, strict=False):
-                row = by_id[request_id]
-                row.attempts += 1
-                row.status, row.seat, row.updated_at = ST.CALLING, seat, now
-                row.uniqueid = f"{CHANNEL_PREFIX}{request_id}-{row.attempts}"
-                session.add(row)
-                placed.append(Placed(id=request_id, phone=row.phone, reason=row.reason,
-                                     seat=seat, uniqueid=row.uniqueid,
-                                     recording=f"{now:%Y/%m/%d}/{row.uniqueid}-agent.wav"))
+                placed.append(self._start(session, by_id[request_id], seat=seat, trunk=trunk,
+                                          now=now))
             return placed
+
+    @staticmethod
+    def _start(session: Session, row: QueueCallback, *, seat: str, trunk: str,
+               now: datetime) -> Placed:
+        assert row.id is not None
+        row.attempts += 1
+        row.status, row.seat, row.updated_at = ST.CALLING, seat, now
+        row.uniqueid = f"{CHANNEL_PREFIX}{row.id}-{row.attempts}"
+        attempt = QueueCallbackAttempt(callback_id=row.id, attempt=row.attempts, phone=row.phone,
+                                       trunk=trunk, seat=seat, started_at=now,
+                                       uniqueid=row.uniqueid)
+        session.add(row)
+        session.add(attempt)
+        session.flush()
+        assert attempt.id is not None
+        return Placed(id=row.id, attempt_id=attempt.id, phone=row.phone, reason=row.reason,
+                      seat=seat, uniqueid=row.uniqueid,
+                      recording=f"{now:%Y/%m/%d}/{row.uniqueid}-agent.wav")
 
     def _launch(self, placed: Placed) -> asyncio.Task[None]:
         task = asyncio.create_task(self._call(placed), name=f"queue-callback-{placed.id}")
@@ -216,25 +273,36 @@ class QueueCallbacks:
                                phone=placed.phone, caller_id=f'"{label}" <{placed.phone}>',
                                recording=placed.recording)
         try:
-            outcome, _ = await bridge(self.ami, self.settings, action,
-                                      poll_seconds=self.poll_seconds)
+            outcome, detail = await bridge(self.ami, self.settings, action,
+                                           poll_seconds=self.poll_seconds)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
             log.exception("queue call-back %s failed", placed.id)
-            outcome = Outcome.FAILED
-        await asyncio.to_thread(self._record, placed, outcome)
+            outcome, detail = Outcome.FAILED, {"error": f"{type(exc).__name__}: {exc}"}
+        await asyncio.to_thread(self._record, placed, outcome, detail)
 
-    def _record(self, placed: Placed, outcome: Outcome) -> None:
+    def _record(self, placed: Placed, outcome: Outcome, detail: dict[str, str]) -> None:
+        """The attempt's outcome logged; reached: done, else tried again after the backoff
+        at the next calling hour, or failed once its attempts are used up."""
+        now = self.clock()
         with session_scope(self.engine) as session:
+            attempt = session.get(QueueCallbackAttempt, placed.attempt_id)
             row = session.get(QueueCallback, placed.id)
-            if row is None:
+            if attempt is None or row is None or attempt.outcome is not None:
                 return
-            row.outcome, row.updated_at = outcome, self.clock()
-            if outcome is Outcome.ANSWERED:
-                row.status = ST.DONE
-            else:
-                row.status = ST.FAILED if row.attempts >= self.max_attempts else ST.PENDING
+            attempt.outcome, attempt.ended_at = outcome, now
+            attempt.detail = {"reason": placed.reason, **detail}
+            row.outcome, row.updated_at = outcome, now
+            match after_attempt(outcome, attempt=attempt.attempt, now=now, policy=self.retry,
+                                hours=self.policy.hours):
+                case Done():
+                    row.status, row.next_attempt_at = ST.DONE, None
+                case RetryAt(at=at):
+                    row.status, row.next_attempt_at = ST.PENDING, at
+                case GiveUp():
+                    row.status, row.next_attempt_at = ST.FAILED, None
+            session.add(attempt)
             session.add(row)
 
     async def start(self, interval: float) -> None:

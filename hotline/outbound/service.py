@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from hotline.outbound.comments import queue_comment, revisit_event
+from hotline.outbound.errors import DoNotCallNumber, NumberBusy, TrunkFull
 from hotline.outbound.models import CallStatus, Escalation, OutboundAttempt, OutboundCall
 from hotline.outbound.ports import CallReport, PlacedCall
 from hotline.outbound.rules import (
@@ -37,6 +38,7 @@ from hotline.outbound.rules import (
     TrunkLimits,
     after_attempt,
     choose_calls,
+    normalize_number,
     rating_for_key,
     survey_outcome,
 )
@@ -108,6 +110,23 @@ def claim_due(*, session: Session, now: datetime, policy: Policy, limit: int = 1
             continue
         placed.append(placed_call(call, attempt))
     return placed
+
+
+def check_dialable(*, session: Session, phone: str, trunk: str, limits: TrunkLimits,
+                   now: datetime) -> None:
+    """Raise when ``phone`` may not be dialled now on ``trunk``, by the rules every outbound
+    call follows (``choose_calls``): ``DoNotCallNumber``, ``NumberBusy`` (in a call of ours
+    already) or ``TrunkFull``."""
+    number = normalize_number(phone)
+    live = live_calls(session=session)
+    choice = choose_calls([Candidate(0, number, trunk, now)], live=live, limits=limits,
+                          do_not_call=blocked_numbers(session=session, numbers=[number]))
+    if choice.blocked:
+        raise DoNotCallNumber(number)
+    if choice.waiting:
+        if number in {normalize_number(c.number) for c in live}:
+            raise NumberBusy(number)
+        raise TrunkFull(trunk, limits.of(trunk))
 
 
 def placed_call(call: OutboundCall, attempt: OutboundAttempt) -> PlacedCall:

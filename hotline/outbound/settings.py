@@ -34,3 +34,4 @@ class OutboundSettings(BaseModel):
     queue_callbacks: bool = True
     queue_callback_attempts: int = Field(default=3, ge=1)
     queue_callback_delay_seconds: float = Field(default=60.0, ge=0)  # after the call ended
+    queue_callback_retry_minutes: float = Field(default=10.0, ge=0)  # then the calling hours

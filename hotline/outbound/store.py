@@ -22,6 +22,7 @@ from hotline.outbound.models import (
     OutboundAttempt,
     OutboundCall,
     OutboxCursor,
+    QueueCallbackAttempt,
 )
 from hotline.outbound.rules import Live, Purpose, normalize_number
 from hotline.tickets.models import Ticket
@@ -57,11 +58,17 @@ def due_calls(*, session: Session, now: datetime, limit: int = 100) -> list[Outb
 
 
 def live_calls(*, session: Session) -> list[Live]:
+    """Every outbound call ringing or in progress: surveys, reminders and click-to-call
+    (calling), and queue call-backs (an attempt running)."""
     rows = session.exec(
         select(OutboundCall.phone, OutboundCall.trunk)
         .where(OutboundCall.status == CallStatus.CALLING)
     ).all()
-    return [Live(number=phone, trunk=trunk) for phone, trunk in rows]
+    queued = session.exec(
+        select(QueueCallbackAttempt.phone, QueueCallbackAttempt.trunk)
+        .where(col(QueueCallbackAttempt.outcome).is_(None))
+    ).all()
+    return [Live(number=phone, trunk=trunk) for phone, trunk in [*rows, *queued]]
 
 
 def blocked_numbers(*, session: Session, numbers: Iterable[str]) -> set[str]:

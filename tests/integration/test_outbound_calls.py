@@ -21,6 +21,7 @@ from hotline.calls.models import Recording
 from hotline.db import session_scope
 from hotline.outbound.agent_calls import start_agent_call
 from hotline.outbound.models import OutboundAttempt, OutboundCall
+from hotline.outbound.rules import TrunkLimits
 from hotline.stt.models import Transcript
 from hotline.stt.models_dir import find_model
 from hotline.stt.recognizer import transcribe_file
@@ -307,7 +308,8 @@ def test_click_to_call_rings_the_agent_then_bridges_the_citizen_and_records_the_
             assert ticket is not None
             placed = start_agent_call(session=session, ticket=ticket, phone="citizen1",
                                       agent="cb", agent_dial="PJSIP/seat3",
-                                      now=running.hotline.clock())
+                                      now=running.hotline.clock(), trunk="default",
+                                      limits=TrunkLimits())
         running.loop.call_soon_threadsafe(outbound.agent_caller.launch, placed)
         agent_leg = agent.wait_for_incoming(timeout=30)  # the agent's phone rings first
         citizen_leg = citizen.wait_for_incoming(timeout=30)  # then the citizen's

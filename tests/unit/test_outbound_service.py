@@ -13,19 +13,28 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hotline.db import session_scope
-from hotline.outbound.errors import NumberBusy
-from hotline.outbound.models import CallStatus, Escalation, OutboundAttempt, OutboundCall
+from hotline.outbound.agent_calls import start_agent_call
+from hotline.outbound.errors import DoNotCallNumber, NumberBusy, TrunkFull
+from hotline.outbound.models import (
+    CallStatus,
+    Escalation,
+    OutboundAttempt,
+    OutboundCall,
+    QueueCallback,
+    QueueCallbackAttempt,
+)
 from hotline.outbound.ports import CallReport, PlacedCall
 from hotline.outbound.rules import CallingHours, Outcome, Purpose, TrunkLimits
-from hotline.outbound.scheduler import OutboundScheduler
+from hotline.outbound.scheduler import OutboundScheduler, PassResult
 from hotline.outbound.service import Policy, claim_due
 from hotline.outbound.store import (
     add_do_not_call,
     callback_queue,
     escalation_list,
+    live_calls,
     start_attempt,
     write_cursor,
 )
@@ -110,12 +119,12 @@ def approve(engine: Engine, ticket_id: int, clock: Clock) -> None:
 
 def calls(engine: Engine) -> list[OutboundCall]:
     with Session(engine) as session:
-        return list(session.exec(select(OutboundCall).order_by(OutboundCall.id)).all())
+        return list(session.exec(select(OutboundCall).order_by(col(OutboundCall.id))).all())
 
 
 def attempts(engine: Engine) -> list[OutboundAttempt]:
     with Session(engine) as session:
-        return list(session.exec(select(OutboundAttempt).order_by(OutboundAttempt.id)).all())
+        return list(session.exec(select(OutboundAttempt).order_by(col(OutboundAttempt.id))).all())
 
 
 def ticket(engine: Engine, ticket_id: int) -> Ticket:
@@ -123,7 +132,7 @@ def ticket(engine: Engine, ticket_id: int) -> Ticket:
         return tickets.get_ticket(session=session, ticket_id=ticket_id)
 
 
-def run(scheduler: OutboundScheduler):
+def run(scheduler: OutboundScheduler) -> PassResult:
     return asyncio.run(scheduler.run_once(wait=True))
 
 
@@ -522,17 +531,15 @@ def test_given_a_stop_in_mid_call_when_restarted_then_the_attempt_fails_and_is_r
 def test_given_an_agent_call_left_running_when_restarted_then_failed_and_never_redialled(
     engine, clock
 ):
-    from hotline.outbound.agent_calls import start_agent_call
-
     ticket_id = replied_ticket(engine, clock)
     with session_scope(engine) as session:
         placed = start_agent_call(session=session, ticket=tickets.get_ticket(
             session=session, ticket_id=ticket_id), phone=CITIZEN, agent="cb",
-            agent_dial="PJSIP/seat3", now=clock.now)
+            agent_dial="PJSIP/seat3", now=clock.now, trunk="default", limits=TrunkLimits())
     with session_scope(engine) as session, pytest.raises(NumberBusy):  # one call per number
         start_agent_call(session=session, ticket=tickets.get_ticket(
             session=session, ticket_id=ticket_id), phone=CITIZEN, agent="cb2",
-            agent_dial="PJSIP/seat2", now=clock.now)
+            agent_dial="PJSIP/seat2", now=clock.now, trunk="default", limits=TrunkLimits())
     dialer = ScriptedDialer()
     restarted = world(engine, clock, dialer)
     assert restarted.prepare() == 1
@@ -541,6 +548,55 @@ def test_given_an_agent_call_left_running_when_restarted_then_failed_and_never_r
     assert dialer.placed == []
     [call] = calls(engine)
     assert (call.id, call.status, call.active_number) == (placed.call_id, CallStatus.DONE, None)
+
+
+def agent_call(engine: Engine, clock: Clock, ticket_id: int, *, phone: str = CITIZEN,
+               limits: TrunkLimits | None = None) -> None:
+    with session_scope(engine) as session:
+        start_agent_call(session=session, ticket=tickets.get_ticket(
+            session=session, ticket_id=ticket_id), phone=phone, agent="cb",
+            agent_dial="PJSIP/seat3", now=clock.now, trunk="default",
+            limits=limits or TrunkLimits())
+
+
+def test_given_a_number_on_the_do_not_call_list_then_click_to_call_is_refused(engine, clock):
+    ticket_id = replied_ticket(engine, clock)
+    with session_scope(engine) as session:
+        add_do_not_call(session=session, phone=CITIZEN, reason="asked", by="op", now=clock.now)
+    with pytest.raises(DoNotCallNumber):
+        agent_call(engine, clock, ticket_id)
+    assert calls(engine) == []
+
+
+def test_given_the_trunk_full_then_click_to_call_is_refused_and_counts_on_the_trunk(
+    engine, clock
+):
+    ticket_id = replied_ticket(engine, clock)
+    agent_call(engine, clock, ticket_id, phone="13800000002", limits=TrunkLimits(default=2))
+    with pytest.raises(TrunkFull):  # one line: the first call holds it
+        agent_call(engine, clock, ticket_id, phone="13800000003", limits=TrunkLimits(default=1))
+    agent_call(engine, clock, ticket_id, phone="13800000003", limits=TrunkLimits(default=2))
+    with pytest.raises(TrunkFull):  # two lines: both held
+        agent_call(engine, clock, ticket_id, limits=TrunkLimits(default=2))
+    with Session(engine) as session:
+        assert sorted(c.trunk for c in live_calls(session=session)) == ["default", "default"]
+
+
+def test_given_a_queue_call_back_ringing_the_number_then_click_to_call_is_refused(
+    engine, clock
+):
+    ticket_id = replied_ticket(engine, clock)
+    with session_scope(engine) as session:
+        row = QueueCallback(call_uniqueid="c1", phone=CITIZEN, reason="abandoned",
+                            joined_at=T0, created_at=T0, updated_at=T0, status="calling",
+                            attempts=1)
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        session.add(QueueCallbackAttempt(callback_id=row.id, attempt=1, phone=CITIZEN,
+                                         trunk="default", seat="PJSIP/seat2", started_at=T0))
+    with pytest.raises(NumberBusy):
+        agent_call(engine, clock, ticket_id)
 
 
 # --- migration -----------------------------------------------------------------------------

@@ -19,10 +19,12 @@ from sqlmodel import Session, col, select
 from hotline.calls.models import Call, IvrStep, Recording
 from hotline.db import session_scope
 from hotline.errors import AmiActionFailed
-from hotline.outbound.models import QueueCallback
-from hotline.outbound.queue_callbacks import QueueCallbacks, queue_state
-from hotline.outbound.rules import callbacks_due
+from hotline.outbound.models import QueueCallback, QueueCallbackAttempt
+from hotline.outbound.queue_callbacks import QueueCallbacks, QueueState, queue_state
+from hotline.outbound.rules import CallingHours, Purpose, TrunkLimits, callbacks_due
+from hotline.outbound.service import Policy
 from hotline.outbound.settings import OutboundSettings
+from hotline.outbound.store import add_do_not_call, enqueue, live_calls, start_attempt
 from hotline.tickets import service as tickets
 from hotline.tickets.models import TicketCreate, TicketType
 from tests.api import Clock
@@ -112,9 +114,22 @@ class QueueAsterisk:
         return {"Response": "Success", "Value": self.dial_status}
 
 
-def service(engine: Engine, clock: Clock, ami: QueueAsterisk) -> QueueCallbacks:
+def service(engine: Engine, clock: Clock, ami: QueueAsterisk, *, max_attempts: int = 3,
+            limits: TrunkLimits | None = None) -> QueueCallbacks:
+    policy = Policy(hours=CallingHours(tz=CST), limits=limits or TrunkLimits())
     return QueueCallbacks(ami=ami, engine=engine, clock=clock, settings=OutboundSettings(),
-                          queue="hotline", poll_seconds=0)
+                          queue="hotline", policy=policy, poll_seconds=0,
+                          max_attempts=max_attempts)
+
+
+def attempts(engine: Engine) -> list[QueueCallbackAttempt]:
+    with Session(engine) as session:
+        return list(session.exec(select(QueueCallbackAttempt).order_by(
+            col(QueueCallbackAttempt.id))))
+
+
+def originated(ami: QueueAsterisk) -> list[dict[str, Any]]:
+    return [a for a in ami.sent if a["Action"] == "Originate"]
 
 
 def rows(engine: Engine) -> list[QueueCallback]:
@@ -169,13 +184,93 @@ def test_a_caller_not_reached_is_tried_again_then_given_up(engine: Engine) -> No
     clock = Clock(T0 + timedelta(minutes=10))
     a_call(engine, "gave-up", "13800000002", joined=T0, outcome="abandoned")
     ami = QueueAsterisk(free=["PJSIP/seat2"], busy=[], waiting=[], dial_status="NOANSWER")
-    queue = QueueCallbacks(ami=ami, engine=engine, clock=clock, settings=OutboundSettings(),
-                           queue="hotline", poll_seconds=0, max_attempts=2)
+    queue = service(engine, clock, ami, max_attempts=2)
     asyncio.run(queue.run_once(wait=True))
     assert [(r.status, r.outcome, r.attempts) for r in rows(engine)] == [
         ("pending", "no_answer", 1)]
+    assert rows(engine)[0].next_attempt_at == T0 + timedelta(minutes=20)  # 10 min backoff
+    clock.advance(minutes=9)  # the backoff is not over: nothing dialled
+    assert asyncio.run(queue.run_once(wait=True)) == []
+    clock.advance(minutes=1)
     asyncio.run(queue.run_once(wait=True))
     assert [(r.status, r.attempts) for r in rows(engine)] == [("failed", 2)]
+    assert [(a.attempt, a.seat, a.outcome, a.uniqueid, a.detail["reason"])
+            for a in attempts(engine)] == [
+        (1, "PJSIP/seat2", "no_answer", f"hotline-qcb-{rows(engine)[0].id}-1", "abandoned"),
+        (2, "PJSIP/seat2", "no_answer", f"hotline-qcb-{rows(engine)[0].id}-2", "abandoned")]
+
+
+def test_a_retry_due_after_calling_hours_waits_for_the_next_opening(engine: Engine) -> None:
+    evening = datetime(2026, 11, 23, 19, 55, tzinfo=CST)
+    clock = Clock(evening)
+    a_call(engine, "late", "13800000002", joined=evening - timedelta(minutes=5),
+           outcome="abandoned")
+    ami = QueueAsterisk(free=["PJSIP/seat2"], busy=[], waiting=[], dial_status="BUSY")
+    queue = service(engine, clock, ami)
+    asyncio.run(queue.run_once(wait=True))  # 19:55: tried, busy
+    assert rows(engine)[0].next_attempt_at == datetime(2026, 11, 24, 8, 0, tzinfo=CST)
+    clock.advance(minutes=30)  # 20:25: closed, and the retry is tomorrow
+    assert asyncio.run(queue.run_once(wait=True)) == []
+    clock.now = datetime(2026, 11, 24, 8, 0, tzinfo=CST)
+    assert [p.phone for p in asyncio.run(queue.run_once(wait=True))] == ["13800000002"]
+    assert [a.outcome for a in attempts(engine)] == ["busy", "busy"]
+
+
+def test_no_call_back_is_placed_outside_calling_hours(engine: Engine) -> None:
+    night = datetime(2026, 11, 23, 22, 0, tzinfo=CST)
+    a_call(engine, "night", "13800000002", joined=night - timedelta(minutes=5),
+           outcome="abandoned")
+    ami = QueueAsterisk(free=["PJSIP/seat2"], busy=[], waiting=[])
+    assert asyncio.run(service(engine, Clock(night), ami).run_once(wait=True)) == []
+    assert originated(ami) == []
+    assert [r.status for r in rows(engine)] == ["pending"]  # called at 08:00
+
+
+def test_a_number_on_the_do_not_call_list_is_never_called_back(engine: Engine) -> None:
+    clock = Clock(T0 + timedelta(minutes=10))
+    a_call(engine, "refuser", "138-0000-0002", joined=T0, outcome="abandoned")
+    with session_scope(engine) as session:
+        add_do_not_call(session=session, phone="13800000002", reason="asked", by="op",
+                        now=T0)
+    ami = QueueAsterisk(free=["PJSIP/seat2"], busy=[], waiting=[])
+    assert asyncio.run(service(engine, clock, ami).run_once(wait=True)) == []
+    assert originated(ami) == [] and attempts(engine) == []
+    assert [r.status for r in rows(engine)] == ["do_not_call"]
+
+
+def survey_calling(engine: Engine, phone: str, *, trunk: str = "default") -> None:
+    """A survey call of the outbound scheduler ringing ``phone`` now."""
+    with session_scope(engine) as session:
+        ticket = tickets.create_ticket(session=session, now=T0, actor="op", draft=TicketCreate(
+            request_type=TicketType.HELP, description="路灯坏了", caller_phone=phone))
+        call = enqueue(session=session, purpose=Purpose.SURVEY, key=f"survey:{phone}",
+                       ticket=ticket, phone=phone, at=T0, now=T0, trunk=trunk)
+        assert call is not None
+        start_attempt(session=session, call=call, now=T0)
+
+
+def test_a_number_already_in_a_call_of_ours_waits_until_it_is_free(engine: Engine) -> None:
+    clock = Clock(T0 + timedelta(minutes=10))
+    a_call(engine, "gave-up", "13800000002", joined=T0, outcome="abandoned")
+    survey_calling(engine, "13800000002")
+    ami = QueueAsterisk(free=["PJSIP/seat2"], busy=[], waiting=[])
+    assert asyncio.run(service(engine, clock, ami).run_once(wait=True)) == []
+    assert originated(ami) == [] and [r.status for r in rows(engine)] == ["pending"]
+
+
+def test_a_full_trunk_holds_call_backs_and_surveys_see_the_call_backs(engine: Engine) -> None:
+    clock = Clock(T0 + timedelta(minutes=10))
+    a_call(engine, "one", "13800000002", joined=T0, outcome="abandoned")
+    a_call(engine, "two", "13800000003", joined=T0 + timedelta(minutes=1), outcome="abandoned")
+    survey_calling(engine, "13800000009")  # one of the trunk's two lines is in a survey
+    ami = QueueAsterisk(free=["PJSIP/seat2", "PJSIP/seat3"], busy=[], waiting=[])
+    queue = service(engine, clock, ami, limits=TrunkLimits(default=2))
+    queue._collect(clock.now)  # claimed, not yet dialled: the attempt runs
+    placed = queue._claim(QueueState(free_seats=tuple(ami.free), waiting_since=()), clock.now)
+    assert [p.phone for p in placed] == ["13800000002"]  # the second waits for a line
+    with Session(engine) as session:  # while it runs, the survey scheduler counts it
+        assert sorted((c.number, c.trunk) for c in live_calls(session=session)) == [
+            ("13800000002", "default"), ("13800000009", "default")]
 
 
 def test_queue_status_reads_free_members_and_waiting_callers() -> None:

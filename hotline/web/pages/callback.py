@@ -177,7 +177,7 @@ async def dial(number: str, request: Request, session: SessionDep, user: Agent,
         call = start_agent_call(
             session=session, ticket=ticket, phone=ticket.caller_phone, agent=user.username,
             agent_dial=agent_phone(session=session, user=user, settings=caller.settings),
-            now=now)
+            now=now, trunk=caller.settings.trunk, limits=caller.policy.limits)
         session.commit()
     except HotlineError as exc:
         session.rollback()
