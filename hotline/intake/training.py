@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 # Each operator decision counts this many times against one synthetic example of the list.
 HISTORY_REPEAT = 3
+AUTOMATIC = "system"  # the actor of automatic decisions (hotline.intake.drafts.SYSTEM)
 
 
 def list_examples(catalog: Catalog) -> list[Example]:
@@ -43,7 +44,12 @@ def history_examples(session: Session, catalog: Catalog, *, limit: int = 50_000)
         select(Ticket).order_by(col(Ticket.created_at).desc()).limit(limit)
     ).all()
     chosen: dict[int, str] = {}
-    for choice in session.exec(select(DispatchChoice).order_by(col(DispatchChoice.id))).all():
+    # An automatic dispatch (``intake.auto_dispatch_confidence``, actor system) repeats the
+    # model's own guess: only people's choices teach it (an operator's 改派 later still does).
+    operators = col(DispatchChoice.actor) != AUTOMATIC
+    for choice in session.exec(
+        select(DispatchChoice).where(operators).order_by(col(DispatchChoice.id))
+    ).all():
         chosen[choice.ticket_id] = choice.chosen_main  # the latest dispatch wins
     examples = []
     for ticket in tickets:

@@ -40,20 +40,20 @@ def engine(sqlite_engine: Engine) -> Engine:
     return sqlite_engine
 
 
-def decide(engine: Engine, text: str, *, unit: str, at: datetime) -> None:
+def decide(engine: Engine, text: str, *, unit: str, at: datetime, actor: str = "op-1") -> None:
     with session_scope(engine) as session:
         ticket = service.create_ticket(
-            session=session, now=at, actor="op-1",
+            session=session, now=at, actor=actor,
             draft=TicketCreate(request_type=TicketType.COMPLAINT, description=text),
         )
         assert ticket.id is not None
-        service.dispatch(session=session, ticket_id=ticket.id, main_unit=unit, actor="op-1",
+        service.dispatch(session=session, ticket_id=ticket.id, main_unit=unit, actor=actor,
                          now=at + timedelta(minutes=5))
 
 
 def test_given_operator_decisions_when_trained_then_similar_request_goes_to_chosen_unit(
     engine: Engine, tmp_path: Path
-):
+) -> None:
     model_file = tmp_path / "intake" / "model.pkl"
     with session_scope(engine) as session:
         before = Understander.from_session(session).understand(NEW)
@@ -75,7 +75,18 @@ def test_given_operator_decisions_when_trained_then_similar_request_goes_to_chos
     assert gas.unit.value == "燃气公司"
 
 
-def test_given_broken_model_file_when_loaded_then_error_names_the_file(tmp_path: Path):
+def test_given_automatic_dispatches_when_trained_then_they_teach_no_unit(
+    engine: Engine, tmp_path: Path
+) -> None:
+    for number, text in enumerate(HISTORY):
+        decide(engine, text, unit=CHOSEN, at=T0 + timedelta(hours=number), actor="system")
+    with session_scope(engine) as session:
+        _, report = train_from_session(session, path=tmp_path / "model.pkl")
+    assert report.history == len(HISTORY)  # the texts still count (their request type)
+    assert report.placed == 0  # the unit was the model's own guess, not an operator's
+
+
+def test_given_broken_model_file_when_loaded_then_error_names_the_file(tmp_path: Path) -> None:
     broken = tmp_path / "model.pkl"
     broken.write_bytes(b"not a pickle")
     with pytest.raises(ModelFileError, match="model.pkl"):
