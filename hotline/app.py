@@ -42,6 +42,7 @@ from hotline.monitoring.service import Monitor
 from hotline.outbound.ami import DialerEvents
 from hotline.outbound.comments import SurveyComments
 from hotline.outbound.plugin import Outbound
+from hotline.oversight.scheduler import WarningScheduler
 from hotline.prompts.sounds import build_zh_sounds
 from hotline.prompts.store import PromptStore
 from hotline.recording.library import WAV_HEADER_BYTES
@@ -125,6 +126,10 @@ class Hotline:
         self.rules = rules_from_settings(settings)
         self.lights = LightScheduler(engine=self.engine, clock=self.clock,
                                      on_change=self.ticket_signal.notify)
+        # Early warnings (未诉先办) told once per period, shown as notices on the consoles.
+        self.warnings = WarningScheduler(engine=self.engine, clock=self.clock,
+                                         settings=settings.oversight, zone=tz,
+                                         on_change=self.ticket_signal.notify)
         # Transcripts of callers and messages become work-order drafts (a message left with
         # nobody answering, a ticket); no model for the language: jobs wait, calls still flow.
         self.drafts = TranscriptDrafts(settings=settings, clock=self.clock,
@@ -193,6 +198,7 @@ class Hotline:
         await self.agi.start()
         await self.ami.start()
         await self.lights.start()
+        await self.warnings.start()
         await self.stt.start()
         await self.live.start()
         await self.outbound.start()
@@ -207,6 +213,7 @@ class Hotline:
         await self.retention.stop()
         await self.monitor.stop()
         await self.outbound.stop()
+        await self.warnings.stop()
         await self.lights.stop()
         await self.ami.stop()
         await self.agi.stop()
@@ -231,6 +238,7 @@ class Hotline:
             "flows": {"loaded": sorted(self.flows),
                       "errors": [str(e) for e in self.flow_errors]},
             "lights": self.lights.status(),
+            "warnings": self.warnings.status(),
             "stt": {**self.stt.status(), "drafts": self.drafts.status(),
                     "live": self.live.status()},
             "outbound": self.outbound.status(),

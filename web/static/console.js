@@ -113,4 +113,37 @@ document.addEventListener("htmx:afterSwap", (event) => {
   typedInPop = null;
 });
 
+// Early warnings (kind "alert", action hot_topic / repeat) arriving on the ticket stream: a
+// notice at the top of the warnings panel (partials/warnings.html). The same words as
+// hotline/oversight/notices.py notice_text.
+function noticeText(action, payload) {
+  if (action === "hot_topic") {
+    return `预警：热点「${payload.topic ?? ""}」本期 ${payload.now ?? 0} 件（上期 ${payload.before ?? 0} 件）`;
+  }
+  const key = String(payload.key ?? "");
+  const where = key.startsWith("caller:") ? "同一来电人"
+    : `同一地点同类事项（${key.slice(key.indexOf(":") + 1)}）`;
+  return `预警：重复诉求 ${payload.size ?? 0} 件，${where}`;
+}
+
+document.addEventListener("sse-ticket", (event) => {
+  const change = event.detail || {};
+  if (change.kind !== "alert" || !["hot_topic", "repeat"].includes(change.action)) return;
+  const panel = document.getElementById("warnings");
+  const list = document.getElementById("warning-list");
+  if (!panel || !list) return;
+  const item = document.createElement("li");
+  item.className = "warning-notice new";
+  item.dataset.action = change.action;
+  item.textContent = noticeText(change.action, change.payload || {});
+  if (change.number) {
+    const number = document.createElement("span");
+    number.className = "number";
+    number.textContent = change.number;
+    item.append(" ", number);
+  }
+  list.prepend(item);
+  panel.hidden = false;
+});
+
 document.addEventListener("DOMContentLoaded", () => { configureHtmx(); openStreams(); });

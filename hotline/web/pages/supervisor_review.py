@@ -22,6 +22,7 @@ from sqlmodel import Session, col, func, select
 
 from hotline.calls.models import Call
 from hotline.errors import HotlineError
+from hotline.oversight.notices import recent_warnings
 from hotline.tickets import lifecycle as lc
 from hotline.tickets import service
 from hotline.tickets.http import (
@@ -94,6 +95,7 @@ def workspace(request: Request, session: SessionDep, user: Supervisor,
               now: Now) -> HTMLResponse:
     return render(request, "supervisor/workspace.html", user=user, wall=wall(session, now),
                   charts=workspace_charts(session=session, now=now),
+                  warnings=recent_warnings(session=session, now=now, unit_id=None),
                   **review_context(session, now))
 
 

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from hotline.attachments.models import Attachment
 from hotline.attachments.store import AttachmentRefused, AttachmentStore
 from hotline.errors import HotlineError
+from hotline.oversight.notices import recent_warnings
 from hotline.tickets import lifecycle as lc
 from hotline.tickets import service
 from hotline.tickets.http import (
@@ -59,11 +60,12 @@ def unit_console(request: Request) -> UnitConsole:
 
 @router.get("/unit", response_class=HTMLResponse)
 def inbox(request: Request, session: SessionDep, user: Handler, now: Now) -> HTMLResponse:
-    page = list_tickets(session=session, query=TicketQuery(
-        visible_to_unit=unit_of(session, user), limit=100))
+    unit_id = unit_of(session, user)
+    page = list_tickets(session=session, query=TicketQuery(visible_to_unit=unit_id, limit=100))
     units = _unit_names(session, {t.main_unit_id for t in page.items})
     items = [summary(t, now=now, units=units, phone=t.caller_phone) for t in page.items]
-    return render(request, "unit/inbox.html", user=user, items=items)
+    return render(request, "unit/inbox.html", user=user, items=items,
+                  warnings=recent_warnings(session=session, now=now, unit_id=unit_id))
 
 
 def _ticket_panel(request: Request, session: Session, user: User, number: str, now: Now,
