@@ -3,6 +3,8 @@
     svg = bar_chart([Bar("08", 3), Bar("09", 7)], title="今日每小时来电")
     svg = stacked_bars([StackedBar("市城管局", [Segment("red", 2), Segment("green", 5)])],
                        title="各单位工单灯色")
+    svg = trend_chart([Point("11-23", 5, 3), Point("11-24", 7, 4)], title="每日受理量",
+                      legend=("本期", "上期"))
 
 Bar lengths are proportional to the values (the longest bar fills the plot); every bar has a
 ``<title>`` with its label and value, and ``data-value`` for tests and tools. Labels are
@@ -39,7 +41,15 @@ class StackedBar:
         return sum(s.value for s in self.segments)
 
 
-COLORS = {"red": "#d9363e", "yellow": "#e8a317", "green": "#2e9d5b", "bar": "#3b6fb6"}
+@dataclass(frozen=True)
+class Point:
+    label: str
+    value: int  # the period's
+    earlier: int  # the compared period's
+
+
+COLORS = {"red": "#d9363e", "yellow": "#e8a317", "green": "#2e9d5b", "bar": "#3b6fb6",
+          "earlier": "#9aa3ad"}
 
 
 def _n(x: float) -> str:
@@ -100,5 +110,46 @@ def stacked_bars(rows: list[StackedBar], *, title: str, width: int = 480,
             x += w
         parts.append(f'<text x="{_n(x + 4)}" y="{y + row_height * 0.7:.1f}" '
                      f'font-size="10">{row.total}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def trend_chart(points: list[Point], *, title: str, legend: tuple[str, str],
+                width: int = 640, height: int = 180) -> Markup:
+    """Two lines over the same steps: the period (solid) and the compared one (dashed); the
+    highest value of either reaches the top. Each point is a circle with ``data-series``
+    (now, earlier), ``data-label`` and ``data-value``; the labels under the axis are thinned
+    to about 16."""
+    top, bottom, left = 16, 18, 6
+    plot_h, plot_w = height - top - bottom, width - 2 * left
+    peak = max((max(p.value, p.earlier) for p in points), default=0)
+    step = plot_w / max(len(points) - 1, 1)
+    every = max(1, -(-len(points) // 16))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart trend" role="img" '
+             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+             f"<title>{escape(title)}</title>"]
+    for series, color, dash, name in (("earlier", COLORS["earlier"], ' stroke-dasharray="4 3"',
+                                       legend[1]), ("now", COLORS["bar"], "", legend[0])):
+        xy = []
+        for i, p in enumerate(points):
+            value = p.value if series == "now" else p.earlier
+            x = left + i * step
+            y = top + plot_h - (plot_h * value / peak if peak else 0.0)
+            xy.append((x, y, p.label, value))
+        parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2"{dash} '
+                     f'points="{" ".join(f"{_n(x)},{_n(y)}" for x, y, _, _ in xy)}"/>')
+        for x, y, label, value in xy:
+            text = escape(label)
+            parts.append(f'<circle class="point" cx="{_n(x)}" cy="{_n(y)}" r="2.5" '
+                         f'fill="{color}" data-series="{series}" data-label="{text}" '
+                         f'data-value="{value}"><title>{escape(name)} {text}: {value}'
+                         f"</title></circle>")
+    for i, p in enumerate(points):
+        if i % every == 0:
+            parts.append(f'<text x="{_n(left + i * step)}" y="{height - 4}" font-size="9" '
+                         f'text-anchor="middle">{escape(p.label)}</text>')
+    parts.append(f'<text x="{width - left}" y="11" font-size="10" text-anchor="end">'
+                 f'<tspan fill="{COLORS["bar"]}">— {escape(legend[0])}</tspan> '
+                 f'<tspan fill="{COLORS["earlier"]}">- - {escape(legend[1])}</tspan></text>')
     parts.append("</svg>")
     return Markup("".join(parts))

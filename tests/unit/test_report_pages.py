@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timedelta
 from html import unescape
 from pathlib import Path
 
@@ -17,12 +17,12 @@ from sqlmodel import Session
 
 from hotline.config import Settings
 from hotline.oversight.definitions import Deduction, PeriodKind, period
-from hotline.oversight.settings import OversightSettings
 from hotline.oversight.queries import ranked_units
+from hotline.oversight.settings import OversightSettings
 from hotline.web.deps import CENTER_TZ as CST
 from hotline.web.pages import include_pages
 from tests.api import ApiWorld, make_world  # the engines: tests.api, a plugin of conftest
-from tests.oversight_world import CG, ZJ, Desk
+from tests.oversight_world import CG, T0, ZJ, Desk, at
 from tests.unit.test_oversight_rates import AS_OF, build
 
 REPO = Path(__file__).resolve().parents[2]
@@ -152,3 +152,52 @@ def test_given_configured_oversight_rules_then_api_page_exports_and_figures_use_
         assert "80.0%" in figures[CG]  # November holds the same revisits
     finally:
         world.close()
+
+
+def trend_of(page: str) -> dict[str, list[tuple[str, int]]]:
+    figure = re.search(r'<figure class="chart-trend" id="trend">(.*?)</figure>', page, re.S)
+    assert figure is not None
+    found: dict[str, list[tuple[str, int]]] = {"now": [], "earlier": []}
+    for series, label, value in re.findall(
+            r'data-series="(now|earlier)" data-label="([^"]+)" data-value="(\d+)"',
+            figure.group(1)):
+        found[series].append((label, int(value)))
+    return found
+
+
+def test_given_tickets_over_two_weeks_and_last_year_then_the_trend_compares_them(world):
+    desk = Desk(world.engine)
+    for when in (T0, T0 + timedelta(hours=1), at(25, 10)):  # this week: Mon 2, Wed 1
+        desk.new(now=when)
+    desk.new(now=T0 - timedelta(days=6))  # the week before: Tuesday 17th
+    for hour in (10, 11):  # a year before: Thursday 27 November 2025 (step 4 of the dates)
+        desk.new(now=datetime(2025, 11, 27, hour, tzinfo=CST))
+    client = world.client("supervisor")
+    labels = ["11-23", "11-24", "11-25", "11-26", "11-27", "11-28", "11-29"]
+    page = client.get("/supervisor/reports?period=week&day=2026-11-23")
+    assert page.status_code == 200, page.text
+    trend = trend_of(page.text)
+    assert trend["now"] == list(zip(labels, [2, 0, 1, 0, 0, 0, 0], strict=True))
+    assert trend["earlier"] == list(zip(labels, [0, 1, 0, 0, 0, 0, 0], strict=True))
+    assert "与上期相比" in page.text and re.search(r'id="total">3<', page.text)
+    page = client.get("/supervisor/reports?period=week&day=2026-11-23&compare=last_year")
+    assert page.status_code == 200, page.text
+    trend = trend_of(page.text)
+    assert trend["now"] == list(zip(labels, [2, 0, 1, 0, 0, 0, 0], strict=True))
+    assert trend["earlier"] == list(zip(labels, [0, 0, 0, 0, 2, 0, 0], strict=True))
+    assert "与去年同期相比" in page.text and "2025-11-23..2025-11-29" in page.text
+    assert re.search(r'<option value="last_year" selected>去年同期<', page.text)
+    # The downloads and the ticket lists keep the comparison asked for.
+    assert "compare=last_year" in re.search(r'id="download-csv" href="([^"]+)"',
+                                            page.text).group(1)  # type: ignore[union-attr]
+
+
+def test_given_a_day_then_the_trend_is_hourly(world):
+    desk = Desk(world.engine)
+    desk.new(now=T0)  # 09:00
+    desk.new(now=T0 - timedelta(days=1, hours=1))  # the day before, 08:00
+    trend = trend_of(world.client("supervisor").get(
+        "/supervisor/reports?period=day&day=2026-11-23").text)
+    assert [label for label, _ in trend["now"]] == [f"{h:02d}时" for h in range(24)]
+    assert [v for _, v in trend["now"]] == [1 if h == 9 else 0 for h in range(24)]
+    assert [v for _, v in trend["earlier"]] == [1 if h == 8 else 0 for h in range(24)]

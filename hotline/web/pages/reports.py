@@ -3,7 +3,11 @@
     GET /supervisor/reports?period=month&day=2026-11-01         ranking, score, the three rates
                                                                 (each number links to its
                                                                 tickets), a bar per unit, call
-                                                                rates, analyses, CSV/XLSX links
+                                                                rates, the ticket volume trend,
+                                                                analyses, CSV/XLSX links
+        &compare=last_year                                      trend and analyses against the
+                                                                same dates a year before
+                                                                (default: the period before)
     GET /supervisor/reports/tickets?unit=&measure=&part=&...    the tickets behind one number
 
 ``period`` is day, week, month or custom (``day``..``until``); a custom period without a valid
@@ -20,14 +24,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from hotline.oversight.analyses import analyse
+from hotline.oversight.analyses import Compare, analyse
 from hotline.oversight.calls import call_rates
 from hotline.oversight.definitions import Period, PeriodKind, UnitScore, period
 from hotline.oversight.http import OversightRulesDep
 from hotline.oversight.queries import Measure, Part, ranked_units, tickets_behind
+from hotline.oversight.volume import Trend, ticket_volume
 from hotline.tickets.units import unit_ids
 from hotline.users.models import Role, User
-from hotline.web.charts import Segment, StackedBar, stacked_bars
+from hotline.web.charts import Point, Segment, StackedBar, stacked_bars, trend_chart
 from hotline.web.deps import CENTER_TZ, Now, SessionDep
 from hotline.web.pages.common import page_user, render
 
@@ -36,14 +41,17 @@ Reader = Annotated[User, Depends(page_user(Role.supervisor, Role.admin))]
 KIND_LABELS = {PeriodKind.DAY: "日报", PeriodKind.WEEK: "周报", PeriodKind.MONTH: "月报",
                PeriodKind.CUSTOM: "自定义"}
 RATE_LABELS = {"response": "响应率", "handling": "办结率", "satisfaction": "满意率"}
+COMPARE_LABELS = {Compare.PREVIOUS: "上期", Compare.LAST_YEAR: "去年同期"}
 
 
 class Chosen:
     """The period asked for, and the query string that asks for it again."""
 
     def __init__(self, now: Now, kind: Annotated[PeriodKind, Query(alias="period")] =
-                 PeriodKind.MONTH, day: date | None = None, until: date | None = None) -> None:
+                 PeriodKind.MONTH, day: date | None = None, until: date | None = None,
+                 compare: Compare = Compare.PREVIOUS) -> None:
         self.kind = kind
+        self.compare = compare
         self.day = day or now.astimezone(CENTER_TZ).date()
         if kind is PeriodKind.CUSTOM and (until is None or until < self.day):
             until = self.day
@@ -55,10 +63,19 @@ class Chosen:
         q = {"period": self.kind.value, "day": self.day.isoformat()}
         if self.until is not None:
             q["until"] = self.until.isoformat()
+        if self.compare is not Compare.PREVIOUS:
+            q["compare"] = self.compare.value
         return urlencode(q)
 
 
 ChosenDep = Annotated[Chosen, Depends(Chosen)]
+
+
+def volume_chart(trend: Trend) -> Any:
+    points = [Point(s.label, s.now, s.before) for s in trend.steps]
+    return trend_chart(points, title="受理量走势",
+                       legend=(f"本期 {trend.period.label}",
+                               f"{COMPARE_LABELS[trend.compare]} {trend.earlier.label}"))
 
 
 def score_chart(scores: list[UnitScore]) -> Any:
@@ -75,7 +92,10 @@ def reports(request: Request, session: SessionDep, user: Reader, chosen: ChosenD
     return render(
         request, "supervisor/reports.html", user=user, chosen=chosen, p=p, scores=scores,
         kinds=KIND_LABELS, rate_labels=RATE_LABELS, chart=score_chart(scores),
-        calls=call_rates(session=session, period=p), analysis=analyse(session=session, period=p),
+        calls=call_rates(session=session, period=p),
+        analysis=analyse(session=session, period=p, compare=chosen.compare),
+        compares=COMPARE_LABELS,
+        trend=volume_chart(ticket_volume(session=session, period=p, compare=chosen.compare)),
     )
 
 
