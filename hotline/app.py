@@ -33,7 +33,7 @@ from hotline.config import Settings
 from hotline.db import make_engine, migrate, session_scope
 from hotline.errors import HotlineError
 from hotline.intake.drafts import TranscriptDrafts
-from hotline.ivr.loader import check_articles, load_flows
+from hotline.ivr.loader import article_refs, check_articles, load_flows
 from hotline.ivr.runner import FlowRunner
 from hotline.knowledge.ivr import StoreKnowledgeArticles
 from hotline.knowledge.models import KnowledgeArticle
@@ -188,9 +188,12 @@ class Hotline:
             for loaded in first_start_data(session):
                 log.info("first start: loaded the %s", loaded)
         # The flows were read before the database was migrated: their articles are checked now
-        # (an unknown one plays its node's fallback on each call).
-        for error in check_articles(self.flows.values(),
-                                    articles=StoreKnowledgeArticles(self.engine)):
+        # (an unknown one plays its node's fallback on each call). Seed articles they name that
+        # a base seeded by an older version lacks are added first.
+        knowledge = StoreKnowledgeArticles(self.engine)
+        if added := knowledge.add_seeded(article_refs(self.flows.values())):
+            log.info("knowledge base: added %d seed articles named by the flows", added)
+        for error in check_articles(self.flows.values(), articles=knowledge):
             log.error("flow article: %s", error)
         await asyncio.to_thread(self._prepare_drafts)
         await asyncio.to_thread(build_zh_sounds, self.prompts, self.settings.zh_sounds_dir,

@@ -393,6 +393,12 @@ def _check_articles(
             ))  # fmt: skip
 
 
+def article_refs(flows: Iterable[Flow]) -> list[str]:
+    """Every knowledge article the flows' play nodes name, each once."""
+    return list(dict.fromkeys(node.article for flow in flows for node in flow.nodes.values()
+                              if isinstance(node, PlayNode) and node.article))
+
+
 def check_articles(flows: Iterable[Flow], *, articles: KnowledgeArticles) -> list[FlowFileError]:
     """The unknown knowledge articles of flows already loaded (at start, once the database
     is migrated and seeded; such a node plays its fallback on each call meanwhile)."""

@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from hotline.ivr.ports import ArticleStatus, SpokenArticle
 from hotline.knowledge.models import KnowledgeArticle
+from hotline.knowledge.service import load_seed
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,15 @@ class StoreKnowledgeArticles:
         except SQLAlchemyError as exc:  # no database yet, or not migrated
             log.warning("cannot read the knowledge base to check flow articles: %s", exc)
             return None
+
+    def add_seeded(self, refs: Collection[str]) -> int:
+        """Add the packaged seed articles that ``refs`` name by slug and the base lacks (a
+        base seeded by an older version); returns how many were added. Retired ones stay
+        retired: their slug is stored."""
+        with Session(self.engine) as session:
+            added = load_seed(session=session, only={ref.strip() for ref in refs})
+            session.commit()
+        return added
 
 
 def _seed_names() -> set[str]:

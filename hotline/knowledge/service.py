@@ -21,7 +21,7 @@ the older article (smaller id).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -264,15 +264,19 @@ def _seed_entries(data: Any, *, source: str) -> Iterable[KnowledgeArticleCreate]
             raise InvalidArticle(field=str(entry["slug"]), reason=str(exc), where=where) from exc
 
 
-def load_seed(*, session: Session, text: str | None = None, source: str = "seed.yaml") -> int:
+def load_seed(
+    *, session: Session, text: str | None = None, source: str = "seed.yaml",
+    only: Collection[str] | None = None,
+) -> int:
     """Add the seed articles whose slug is not stored yet; returns how many were added.
 
     Running it again adds nothing and leaves edited articles alone. ``text`` defaults to the
-    packaged ``hotline/knowledge/seed.yaml``.
+    packaged ``hotline/knowledge/seed.yaml``; ``only`` limits it to those slugs.
     """
     if text is None:
         text = resources.files("hotline.knowledge").joinpath("seed.yaml").read_text("utf-8")
-    entries = list(_seed_entries(yaml.safe_load(text), source=source))
+    entries = [entry for entry in _seed_entries(yaml.safe_load(text), source=source)
+               if only is None or entry.slug in only]
     slugs = [entry.slug for entry in entries]
     known = set(
         session.exec(

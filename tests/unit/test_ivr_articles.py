@@ -15,12 +15,19 @@ from sqlmodel import Session, SQLModel
 
 from hotline.db import make_engine
 from hotline.ivr.flow import DEFAULT_ARTICLE_FALLBACK, Flow, PlayNode
-from hotline.ivr.loader import check_articles, check_flows, format_errors, load_flow, read_flow
+from hotline.ivr.loader import (
+    article_refs,
+    check_articles,
+    check_flows,
+    format_errors,
+    load_flow,
+    read_flow,
+)
 from hotline.ivr.ports import QueueOutcome, QueueStatus
 from hotline.ivr.runner import FlowRunner
 from hotline.knowledge.ivr import StoreKnowledgeArticles, find_article
 from hotline.knowledge.models import KnowledgeArticleCreate, KnowledgeArticleUpdate
-from hotline.knowledge.service import add_article, retire_article, update_article
+from hotline.knowledge.service import add_article, load_seed, retire_article, update_article
 from tests.fakes import FakeCallChannel, FakeTicketLookup, HangUp, MemoryStepLog, Press
 from tests.knowledge_db import seeded_knowledge_engine
 
@@ -186,6 +193,26 @@ def test_given_a_migrated_but_empty_base_when_checked_then_the_packaged_seed_cou
     _, errors = read_flow(flow_file(tmp_path, ONE_ARTICLE.format(ref="residence-permt")),
                           articles=articles)
     assert [e.node for e in errors] == ["a"]
+    engine.dispose()
+
+
+def test_given_a_base_seeded_by_an_older_version_when_started_then_named_seed_articles_added(
+    tmp_path,
+):
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["knowledgearticle"],
+                                                 SQLModel.metadata.tables["knowledgetoken"]])
+    with Session(engine) as session:  # the seed before social-security-card-application
+        load_seed(session=session, only={"service-center-hours", "residence-permit"})
+        session.commit()
+    retire(engine, "residence-permit")  # retired on purpose: stays retired
+    articles = StoreKnowledgeArticles(engine)
+    refs = article_refs(default_flow().values())
+
+    assert articles.add_seeded(refs) == 1
+    assert articles.add_seeded(refs) == 0
+    errors = check_articles(default_flow().values(), articles=articles)
+    assert sorted(e.node or "" for e in errors) == ["info_residence", "self_info_residence"]
     engine.dispose()
 
 
