@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from hotline.audit.models import AuditEntry
 from hotline.db import session_scope
@@ -56,7 +56,7 @@ def recorded(world: ApiWorld, **kw: object) -> tuple[int, bytes, str | None]:
 
 def entries(world: ApiWorld) -> list[AuditEntry]:
     with Session(world.engine) as session:
-        return list(session.exec(select(AuditEntry).order_by(AuditEntry.id)).all())
+        return list(session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all())
 
 
 def test_given_range_headers_then_only_a_request_from_the_first_byte_starts_a_play() -> None:

@@ -11,6 +11,8 @@
                                        lookup, satisfaction survey (rate-limited)
     supervisor_review.py  /supervisor  the supervisor (督办): live wall, replies to review,
                                        extension requests, the overdue (red) list
+    supervisor_escalations.py  /supervisor/escalations: the escalation list (督办升级),
+                                       resolved with a note
     supervisor.py    /supervisor/recordings, /supervisor/audit: recordings with the
                                        transcript, plays and downloads in the audit log
     monitoring.py    /supervisor/monitor: listen, whisper, barge on live calls (ChanSpy)
@@ -40,6 +42,7 @@ from hotline.web.pages import (
     seat,
     seat_ticket,
     supervisor,
+    supervisor_escalations,
     supervisor_review,
     unit,
 )
@@ -68,6 +71,7 @@ def include_pages(app: FastAPI, *, web_dir: Path, seats: SeatConsole | None = No
         app.state.unit_console = units
         app.include_router(unit.router)
     app.include_router(supervisor_review.router)
+    app.include_router(supervisor_escalations.router)
     app.include_router(reports.router)
     if getattr(app.state, "monitor", None) is not None:  # hotline.app sets it
         app.include_router(monitoring.router)
