@@ -190,6 +190,7 @@ def detail(session: Session, ticket: Ticket, *, user: User, now: datetime) -> Ti
     wanted |= {a.unit_id for a in rows} | {r.unit_id for r in replies}
     units = _unit_names(session, wanted)
     state = service.state_of(ticket)
+    on_site = {a.unit: (a.on_site_by, a.arrived_at) for a in state.assignments}  # latest wins
     actor_unit = units.get(unit_id) if unit_id is not None else None
     allowed = [a for a in allowed_actions(state, now=now, actor_unit=actor_unit)
                if user.role in ROLES_BY_ACTION.get(a, ())]
@@ -205,6 +206,7 @@ def detail(session: Session, ticket: Ticket, *, user: User, now: datetime) -> Ti
             "assignments": [AssignmentView(
                 unit=units[a.unit_id], role=a.role, status=a.status,
                 dispatched_at=a.dispatched_at, sign_by=a.sign_by, signed_at=a.signed_at,
+                on_site_by=on_site[units[a.unit_id]][0], arrived_at=on_site[units[a.unit_id]][1],
             ) for a in rows],
             "allowed_actions": allowed,
             "replies": [{"unit": units.get(r.unit_id), "text": r.text, "at": r.at,
@@ -233,7 +235,7 @@ SUPERVISOR = frozenset({Role.supervisor})
 ROLES_BY_ACTION: dict[str, frozenset[Role]] = {
     "dispatch": CENTER, "answer_now": frozenset({Role.operator}), "merge": CENTER,
     "emergency_transfer": frozenset({Role.operator}), "review_return": CENTER,
-    "sign": UNIT, "return": UNIT, "start_handling": UNIT, "request_extension": UNIT,
+    "sign": UNIT, "arrive": UNIT, "return": UNIT, "start_handling": UNIT, "request_extension": UNIT,
     "reply": UNIT,
     "decide_extension": SUPERVISOR, "review": SUPERVISOR, "park": SUPERVISOR,
     "resume": SUPERVISOR, "archive": SUPERVISOR,

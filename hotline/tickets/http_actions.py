@@ -2,6 +2,7 @@
 
     dispatch             派单             operator, supervisor   {main_unit, assist_units}
     sign                 签收             unit handler           {}
+    arrive               到场 (urgent)    unit handler           {}
     return               退回             unit handler           {reason}
     review-return        派单异议审核     operator, supervisor   {redispatch_to | insist, reason}
     start                开始办理         unit handler           {}
@@ -104,6 +105,13 @@ def dispatch(number: str, body: DispatchBody, request: Request, session: Session
 def sign(number: str, body: Versioned, request: Request, session: SessionDep,
          user: CurrentUser, now: Now) -> TicketDetail:
     action = lc.Sign(unit=_my_unit(user))
+    return _run(request, session, user, now, number, body, action)
+
+
+@router.post("/{number}/arrive", summary="到场: the unit is on site (urgent tickets, once signed)")
+def arrive(number: str, body: Versioned, request: Request, session: SessionDep,
+           user: CurrentUser, now: Now) -> TicketDetail:
+    action = lc.Arrive(unit=_my_unit(user))
     return _run(request, session, user, now, number, body, action)
 
 

@@ -28,6 +28,8 @@ Side paths:
   a new handling limit; the results of the second revisit stand and close the ticket.
 * 双派: assisting units sign and reply on their own; the main unit can reply only once every
   open assisting assignment has replied.
+* 到场 ``arrive`` by a unit of an urgent ticket that signed: records when it got on site and
+  stops its on-site clock (``on_site_by``, 30 minutes from its dispatch by default).
 * 挂账 ``park(until)`` from signed/in_progress/replied → parked; ``resume`` returns to where it
   was. A parked ticket is never closed by the machine; ``park_review_due`` tells the scheduler
   when to remind.
@@ -109,6 +111,14 @@ class Dispatch(Action):
 @dataclass(frozen=True)
 class Sign(Action):
     name: ClassVar[str] = "sign"
+    unit: str
+
+
+@dataclass(frozen=True)
+class Arrive(Action):
+    """到场: the unit is on site (urgent tickets); the event's time is the arrival."""
+
+    name: ClassVar[str] = "arrive"
     unit: str
 
 
@@ -246,6 +256,7 @@ class Assignment:
     sign_by: datetime
     signed_at: datetime | None = None
     on_site_by: datetime | None = None  # urgent tickets only
+    arrived_at: datetime | None = None  # 到场, urgent tickets only
     must_handle: bool = False
 
     @property
@@ -263,7 +274,8 @@ class PendingExtension:
 
 @dataclass(frozen=True)
 class Clock:
-    """A running time limit: ``dispatch``, ``sign:<unit>`` (minutes) or ``handling``.
+    """A running time limit: ``dispatch``, ``sign:<unit>``, ``on_site:<unit>`` (minutes) or
+    ``handling``.
 
     Give ``working_days`` clocks a calendar when computing their light.
     """
@@ -320,6 +332,12 @@ class TicketState:
                 Clock(f"sign:{a.unit}", a.dispatched_at, a.sign_by)
                 for a in self.assignments
                 if a.status is AssignmentStatus.DISPATCHED
+            ]
+            clocks += [
+                Clock(f"on_site:{a.unit}", a.dispatched_at, a.on_site_by)
+                for a in self.assignments
+                if a.on_site_by is not None and a.arrived_at is None
+                and a.status in (AssignmentStatus.DISPATCHED, AssignmentStatus.SIGNED)
             ]
         start, deadline = self.handling_started_at, self.handling_deadline
         if self.status in _CLOCKED and start is not None and deadline is not None:

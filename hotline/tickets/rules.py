@@ -30,6 +30,7 @@ from hotline.tickets.lifecycle import (
     Action,
     AnswerNow,
     Archive,
+    Arrive,
     Assignment,
     AssignmentStatus,
     AttachChild,
@@ -79,7 +80,8 @@ _CENTER_STATUSES: dict[str, frozenset[Status]] = {
     Resume.name: frozenset({Status.PARKED}),
     AttachChild.name: frozenset(Status) - _ENDED,
 }
-UNIT_ACTIONS = (Sign.name, Return.name, StartHandling.name, RequestExtension.name, Reply.name)
+UNIT_ACTIONS = (Sign.name, Arrive.name, Return.name, StartHandling.name, RequestExtension.name,
+                Reply.name)
 CENTER_ACTIONS = tuple(_CENTER_STATUSES)
 
 
@@ -106,6 +108,8 @@ def _unit_can(
         return state.status in statuses and unsettled and not a.must_handle and in_window
     if a.status is not AssignmentStatus.SIGNED:
         return False
+    if name == Arrive.name:  # an urgent ticket's unit, once signed, until it replied
+        return state.status in _WORKING and a.on_site_by is not None and a.arrived_at is None
     if name == StartHandling.name:
         return main and state.status is Status.SIGNED
     if name == RequestExtension.name:
@@ -248,6 +252,9 @@ def _transition(s: TicketState, action: Action, c: _Context) -> TicketState:
             return _dispatch(s, action, c)
         case Sign():
             return _sign(s, action, c)
+        case Arrive():
+            assignment = _require_unit(s, action.name, action.unit, c)
+            return _update(s, assignment, arrived_at=c.now)
         case Return():
             return _return(s, action, c)
         case ReviewReturn():

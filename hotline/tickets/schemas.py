@@ -111,6 +111,8 @@ class AssignmentView(BaseModel):
     dispatched_at: datetime
     sign_by: datetime
     signed_at: datetime | None
+    on_site_by: datetime | None = None  # urgent tickets: 到场 due
+    arrived_at: datetime | None = None  # 到场 recorded
 
 
 class TicketSummary(TicketPublic):

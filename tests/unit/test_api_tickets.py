@@ -241,3 +241,30 @@ def test_answer_now_merge_and_emergency_transfer(api_world: ApiWorld) -> None:
     fire = create(w, description="楼道里着火了有浓烟")["number"]
     assert act(w, "operator", fire, "emergency-transfer", line="119")["status"] == "transferred"
     act(w, "operator", fire, "emergency-transfer", 422, line="999")
+
+
+def test_the_unit_of_an_urgent_ticket_records_arrival_once_through_its_own_endpoint(
+        api_world: ApiWorld) -> None:
+    w = api_world
+    number = dispatched(w, urgency="urgent")
+    body = act(w, "cg", number, "arrive", 409)  # it signs first
+    assert body["error_id"] == "action-not-allowed"
+    assert set(body["details"]["allowed"]) >= {"sign", "return"}
+    t = act(w, "cg", number, "sign")
+    assert "arrive" in t["allowed_actions"]
+    assert t["assignments"][0]["arrived_at"] is None
+    assert w.client("operator").post(f"/api/tickets/{number}/arrive",
+                                     json={}).status_code == 403
+    w.clock.advance(minutes=12)
+
+    t = act(w, "cg", number, "arrive")
+
+    assert t["status"] == "signed" and "arrive" not in t["allowed_actions"]
+    [assignment] = t["assignments"]
+    assert assignment["arrived_at"] is not None and assignment["on_site_by"] is not None
+    log = w.client("cg").get(f"/api/tickets/{number}/events").json()
+    assert [(e["action"], e["actor"]) for e in log][-1] == ("arrive", "cg")
+    assert act(w, "cg", number, "arrive", 409)["details"]["status"] == "signed"
+    ordinary = dispatched(w, description="小区门口垃圾没人清运")
+    act(w, "cg", ordinary, "sign")
+    act(w, "cg", ordinary, "arrive", 409)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.api import ApiWorld
 
-ACTIONS = ("dispatch", "sign", "return", "review-return", "start", "extension",
+ACTIONS = ("dispatch", "sign", "arrive", "return", "review-return", "start", "extension",
            "extension-decision", "reply", "review", "revisit/start", "revisit", "close",
            "archive", "answer-now", "park", "resume", "merge", "emergency-transfer")
 

@@ -17,6 +17,7 @@ from hotline.tickets.lifecycle import (
     Action,
     AnswerNow,
     Archive,
+    Arrive,
     AssignmentStatus,
     AttachChild,
     Clock,
@@ -387,6 +388,7 @@ def candidates(state: TicketState, now: datetime) -> list[Action]:
         Dispatch(main_unit="A"),
         Dispatch(main_unit="A", assist_units=("B", "C")),
         *(Sign(u) for u in UNITS),
+        *(Arrive(u) for u in UNITS),
         *(Return(u, "not our duty") for u in UNITS),
         *(ReviewReturn(redispatch_to=u) for u in UNITS),
         ReviewReturn(insist=True, reason="it is your duty"),
@@ -582,3 +584,81 @@ def test_given_a_new_ticket_then_only_the_dispatch_clock_runs_and_none_once_park
     assert Ticket.new().state.running_clocks() == (Clock("dispatch", T0, T0 + 2 * MINUTE),)
     assert TICKETS[Status.PARKED].state.running_clocks() == ()
     assert TICKETS[Status.REPLIED].state.running_clocks() == ()
+
+
+# --- 到场: the on-site clock of urgent tickets ---------------------------------------------
+
+
+def test_given_an_urgent_ticket_dispatched_then_the_on_site_clock_runs_from_dispatch():
+    ticket = dispatched(urgency=Urgency.URGENT)
+    start = T0 + MINUTE
+    assert ticket.state.running_clocks() == (
+        Clock("sign:A", start, start + 3 * MINUTE),
+        Clock("on_site:A", start, start + 30 * MINUTE),
+        Clock("handling", start, datetime(2026, 3, 5, 9, 1), working_days=True),
+    )
+    assert "arrive" not in ticket.allowed(actor_unit="A")  # it signs first
+
+
+def test_given_a_signed_urgent_unit_when_it_arrives_then_logged_with_the_time_and_clock_stops():
+    ticket = dispatched(urgency=Urgency.URGENT)
+    ticket.do(Sign("A"))
+    assert "arrive" in ticket.allowed(actor_unit="A")
+
+    step = ticket.do(Arrive("A"), after=20 * MINUTE, actor="unit-a")
+
+    assert (step.event.name, step.event.actor, step.event.at) == (
+        "arrive", "unit-a", T0 + 22 * MINUTE)
+    assert (step.event.before, step.event.after) == (Status.SIGNED, Status.SIGNED)
+    (main,) = ticket.state.assignments
+    assert main.arrived_at == T0 + 22 * MINUTE
+    assert [c.name for c in ticket.state.running_clocks()] == ["handling"]
+    with pytest.raises(ActionNotAllowed) as refused:  # once only
+        ticket.do(Arrive("A"))
+    assert "arrive" not in refused.value.allowed and "reply" in refused.value.allowed
+    ticket.do(StartHandling("A"))
+    assert ticket.state.assignments[0].arrived_at == T0 + 22 * MINUTE
+
+
+def test_given_an_urgent_ticket_in_progress_then_the_unit_can_still_record_arrival():
+    ticket = dispatched(urgency=Urgency.URGENT)
+    ticket.do(Sign("A"))
+    ticket.do(StartHandling("A"))
+    ticket.do(Arrive("A"))
+    assert ticket.status() is Status.IN_PROGRESS
+    assert ticket.state.assignments[0].arrived_at == ticket.now
+
+
+def test_given_a_normal_ticket_then_no_on_site_clock_and_no_arrival():
+    ticket = dispatched()
+    ticket.do(Sign("A"))
+    assert "arrive" not in ticket.allowed(actor_unit="A")
+    assert [c.name for c in ticket.state.running_clocks()] == ["handling"]
+    with pytest.raises(ActionNotAllowed) as refused:
+        ticket.do(Arrive("A"))
+    assert refused.value.allowed == allowed_actions(ticket.state, now=ticket.now)
+
+
+def test_given_an_urgent_unit_not_on_site_then_yellow_at_24_minutes_and_red_after_30():
+    ticket = dispatched(urgency=Urgency.URGENT)
+    ticket.do(Sign("A"))  # the sign clock stopped: only the on-site clock is that short
+    start = T0 + MINUTE
+
+    def light_at(minutes: float) -> Light | None:
+        return marks(ticket.state, now=start + timedelta(minutes=minutes), published=None,
+                     yellow_share=0.8, calendar=CALENDAR).current
+
+    assert [light_at(m) for m in (23, 24, 30, 30.01)] == [
+        Light.GREEN, Light.YELLOW, Light.YELLOW, Light.RED]
+    ticket.do(Arrive("A"), after=25 * MINUTE)
+    assert marks(ticket.state, now=ticket.now, published=None, yellow_share=0.8,
+                 calendar=CALENDAR).current is Light.GREEN
+
+
+def test_given_an_urgent_unit_that_replied_without_arriving_then_its_clock_stops():
+    ticket = dispatched("B", urgency=Urgency.URGENT)
+    ticket.do(Sign("B"))
+    ticket.do(Reply("B", "assisted by phone"))
+    assert [c.name for c in ticket.state.running_clocks()] == [
+        "sign:A", "on_site:A", "handling"]
+    assert "arrive" not in ticket.allowed(actor_unit="B")

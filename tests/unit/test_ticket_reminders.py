@@ -1,6 +1,7 @@
-"""Reminders the deadline scheduler publishes besides lights, on SQLite and PostgreSQL: a
-parked ticket's (挂账) review date, once per date and across restarts, turned into a reminder
-call by outbound planning. Everything is the real code; the clock is a test clock."""
+"""Reminders the deadline scheduler publishes, on SQLite and PostgreSQL: a parked ticket's
+(挂账) review date, once per date and across restarts, and the on-site clock (到场) of urgent
+tickets, turned into reminder calls by outbound planning. Everything is the real code; the
+clock is a test clock."""
 
 from __future__ import annotations
 
@@ -16,7 +17,15 @@ from hotline.outbound.planning import Planning, plan_batch
 from hotline.outbound.rules import CallingHours, Purpose
 from hotline.tickets import lifecycle as lc
 from hotline.tickets import service as tickets
-from hotline.tickets.models import Ticket, TicketChange, TicketCreate, TicketType, Unit
+from hotline.tickets.calendar import Urgency
+from hotline.tickets.models import (
+    Ticket,
+    TicketChange,
+    TicketCreate,
+    TicketEvent,
+    TicketType,
+    Unit,
+)
 from hotline.tickets.scheduler import LightScheduler
 from hotline.tickets.units import load_default_list
 from tests.api import Clock
@@ -207,3 +216,40 @@ def test_given_a_reminded_parked_ticket_when_a_duplicate_merges_in_then_not_remi
     scheduler.run_once()
 
     assert len(reviews(engine)) == 1
+
+
+# --- 到场: the on-site clock of urgent tickets ---------------------------------------------
+
+
+def test_given_an_urgent_unit_not_on_site_then_yellow_and_red_reminders_until_it_arrives(engine):
+    draft = TicketCreate(request_type=TicketType.HELP, description="路面塌陷，车辆无法通行",
+                         caller_phone="13800000003", urgency=Urgency.URGENT)
+    with session_scope(engine) as session:
+        ticket_id = tickets.create_ticket(session=session, draft=draft, now=T0, actor="op").id
+    assert ticket_id is not None
+    act(engine, ticket_id, lc.Dispatch(main_unit=MAIN), T0)
+    act(engine, ticket_id, lc.Sign(unit=MAIN), T0 + timedelta(minutes=2))
+    plan(engine, T0)
+    clock = Clock(T0 + timedelta(minutes=24))  # 80 % of the 30 on-site minutes
+    scheduler = LightScheduler(engine=engine, clock=clock)
+
+    assert scheduler.run_once() == 1
+    clock.advance(minutes=6, seconds=1)
+    assert scheduler.run_once() == 1
+    plan(engine, clock.now)
+    on_site = clock.now + timedelta(minutes=3)
+    arrived = act(engine, ticket_id, lc.Arrive(unit=MAIN), on_site)
+    clock.advance(hours=1)
+    LightScheduler(engine=engine, clock=clock).run_once()
+
+    with Session(engine) as session:
+        lights = session.exec(
+            select(TicketChange.action).where(TicketChange.kind == "light")
+            .order_by(col(TicketChange.id))).all()
+        [logged] = session.exec(select(TicketEvent).where(
+            col(TicketEvent.ticket_id) == ticket_id, col(TicketEvent.action) == "arrive")).all()
+    assert lights == ["yellow", "red"]  # none after the arrival: only the handling clock runs
+    assert logged.at == on_site and logged.after_status == "signed"
+    assert tickets.state_of(arrived).assignments[0].arrived_at == on_site
+    assert arrived.deadline == arrived.handling_deadline  # the on-site deadline no longer runs
+    assert [c.light for c in reminder_calls(engine)] == ["yellow", "red"]

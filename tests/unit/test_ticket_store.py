@@ -355,10 +355,11 @@ def _concrete(name: str, state: lc.TicketState, rng: random.Random) -> lc.Action
     match name:
         case "dispatch":
             return lc.Dispatch(main_unit=MAIN, assist_units=tuple(rng.sample(units[2:], 1)))
-        case "sign" | "start_handling" | "reply" | "return" | "request_extension":
+        case "sign" | "arrive" | "start_handling" | "reply" | "return" | "request_extension":
             candidates = [a.unit for a in state.assignments if a.is_open]
             return {
                 "sign": lambda: lc.Sign(unit=unit),
+                "arrive": lambda: lc.Arrive(unit=unit),
                 "start_handling": lambda: lc.StartHandling(unit=unit),
                 "reply": lambda: lc.Reply(unit=unit, text="已办"),
                 "return": lambda: lc.Return(unit=unit, reason="非本单位职责"),

@@ -32,12 +32,12 @@ STATUS_LABELS: Mapping[str, str] = {
     lc.Status.TRANSFERRED: "已转警",
 }
 ACTION_LABELS: Mapping[str, str] = {
-    "create": "受理", "dispatch": "派单", "sign": "签收", "return": "退回",
+    "create": "受理", "dispatch": "派单", "sign": "签收", "arrive": "到场", "return": "退回",
     "review_return": "退回审核", "start_handling": "开始办理", "request_extension": "申请延期",
     "decide_extension": "延期审批", "reply": "答复", "review": "审核", "start_revisit": "开始回访",
     "revisit": "回访", "close": "办结", "archive": "归档", "answer_now": "即办",
     "park": "挂账", "resume": "恢复办理", "merge": "合并", "attach_child": "并入工单",
-    "emergency_transfer": "转警", "emergency": "紧急警情",
+    "emergency_transfer": "转警", "emergency": "紧急警情", "park_review": "挂账到期复查",
 }
 CHANNEL_LABELS: Mapping[str, str] = {
     Channel.PHONE: "电话", Channel.WEB: "网上", Channel.API: "接口", Channel.PLATFORM: "平台转办",
