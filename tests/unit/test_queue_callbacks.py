@@ -321,3 +321,23 @@ def test_callers_turned_away_or_timed_out_are_called_back_unless_served_otherwis
     assert {(r.call_uniqueid, r.status) for r in rows(engine)} == {
         ("full", "done"), ("no-seat", "done"), ("timed-out", "done"),
         ("full-then-seated", "cancelled")}
+
+
+def test_a_restart_ends_the_running_attempt_as_failed_and_the_request_waits_again(
+    engine: Engine,
+) -> None:
+    clock = Clock(T0 + timedelta(minutes=10))
+    a_call(engine, "gave-up", "13800000002", joined=T0, outcome="abandoned")
+    ami = QueueAsterisk(free=["PJSIP/seat2"], busy=[], waiting=[])
+    stopped = service(engine, clock, ami)
+    stopped._collect(clock.now)
+    [placed] = stopped._claim(QueueState(free_seats=("PJSIP/seat2",), waiting_since=()),
+                              clock.now)  # then the process stops mid-call
+    assert [a.outcome for a in attempts(engine)] == [None]
+    assert service(engine, clock, ami).prepare() == 1
+    assert [(a.outcome, a.ended_at) for a in attempts(engine)] == [("failed", clock.now)]
+    with Session(engine) as session:
+        assert live_calls(session=session) == []  # the number is free again
+    assert [(r.status, r.attempts) for r in rows(engine)] == [("pending", 1)]
+    again = asyncio.run(service(engine, clock, ami).run_once(wait=True))
+    assert [(p.id, p.uniqueid) for p in again] == [(placed.id, f"hotline-qcb-{placed.id}-2")]
