@@ -12,6 +12,8 @@
 * A ``review`` change (a parked ticket's review date came, 挂账): the main unit's duty phone is
   reminded alike, naming the review date as the deadline (the call's ``light`` is ``review``);
   without a duty phone the ticket goes onto the supervisors' escalation list (the center).
+* A ticket not dispatched in time (受理 → 派单, 2 minutes) has no unit to call: red puts it on
+  the supervisors' escalation list (reason ``not_dispatched``); dispatching is the center's.
 * Any other transition of a ticket cancels its calls no longer needed, if not yet placed: its
   surveys once it left 审核/回访 (closed by an agent, merged, redone, …), its reminders once the
   unit no longer holds it (replied, closed, merged, …); a survey waiting in the callback
@@ -189,7 +191,7 @@ def _plan_reminder(session: Session, change: TicketChange, *, now: datetime,
             assert ticket.id is not None
             session.add(Escalation(ticket_id=ticket.id, number=ticket.number,
                                    unit=unit.name if unit else None, deadline=deadline,
-                                   reason="park_review" if review else "no_duty_phone",
+                                   reason=_escalation_reason(ticket, review=review),
                                    at=now))
             planned.escalations += 1
         return
@@ -202,3 +204,9 @@ def _plan_reminder(session: Session, change: TicketChange, *, now: datetime,
     )
     planned.reminders += call is not None
 
+
+
+def _escalation_reason(ticket: Ticket, *, review: bool) -> str:
+    if review:
+        return "park_review"
+    return "not_dispatched" if ticket.status == lc.Status.ACCEPTED else "no_duty_phone"

@@ -253,3 +253,35 @@ def test_given_an_urgent_unit_not_on_site_then_yellow_and_red_reminders_until_it
     assert tickets.state_of(arrived).assignments[0].arrived_at == on_site
     assert arrived.deadline == arrived.handling_deadline  # the on-site deadline no longer runs
     assert [c.light for c in reminder_calls(engine)] == ["yellow", "red"]
+
+
+# --- 派单: the dispatch clock of accepted tickets -----------------------------------------
+
+
+def test_given_a_ticket_not_dispatched_then_yellow_then_red_onto_the_escalation_list(engine):
+    ticket_id = create(engine)
+    plan(engine, T0)
+    clock = Clock(T0 + timedelta(seconds=95))
+    scheduler = LightScheduler(engine=engine, clock=clock)
+
+    assert scheduler.run_once() == 0
+    clock.advance(seconds=1)  # 96 s: 80 % of the 2 minutes
+    assert scheduler.run_once() == 1
+    clock.advance(seconds=24)  # 2 minutes: still yellow
+    assert scheduler.run_once() == 0
+    clock.advance(seconds=1)
+    assert scheduler.run_once() == 1
+    plan(engine, clock.now)
+    act(engine, ticket_id, lc.Dispatch(main_unit=MAIN), clock.now)
+    clock.advance(minutes=10)
+    scheduler.run_once()
+
+    with Session(engine) as session:
+        lights = session.exec(
+            select(TicketChange.action).where(TicketChange.kind == "light")
+            .order_by(col(TicketChange.id))).all()
+        [escalation] = session.exec(select(Escalation)).all()
+    assert lights == ["yellow", "red"]  # dispatched: the sign clock starts green
+    assert (escalation.ticket_id, escalation.reason, escalation.deadline) == (
+        ticket_id, "not_dispatched", T0 + timedelta(minutes=2))
+    assert reminder_calls(engine) == []

@@ -30,7 +30,7 @@ router = APIRouter(include_in_schema=False)
 Supervisor = Annotated[User, Depends(page_user(Role.supervisor, Role.admin))]
 LIST_LIMIT = 100
 REASON_LABELS = {"not_acknowledged": "督办电话未确认", "no_duty_phone": "单位无值班电话",
-                 "park_review": "挂账复核"}
+                 "park_review": "挂账复核", "not_dispatched": "超时未派单"}
 
 
 def _panel(request: Request, session: Session, user: User, *,
