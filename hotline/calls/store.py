@@ -42,6 +42,25 @@ class CallView:
     recordings: list[Recording]
 
 
+# The seat operator moved the live call to an emergency line (``mark_seat_transfer``). The IVR
+# learns it only as its queue step ending without a status and the channel gone; what it then
+# writes (queue outcome no_seat, end reason hangup_by_caller) must not undo the record.
+SEAT_TRANSFERRED = "seat_transferred"
+KEPT_AFTER_SEAT_TRANSFER = frozenset({"end_reason", "transferred_to", "queue_outcome"})
+
+
+def mark_seat_transfer(session: Session, *, uniqueid: str, line: str) -> Call | None:
+    """Record on the call that a seat moved it to emergency ``line`` (answered by the seat)."""
+    call = session.exec(select(Call).where(Call.uniqueid == uniqueid)).first()
+    if call is None:
+        return None
+    call.end_reason, call.transferred_to = SEAT_TRANSFERRED, f"emergency:{line}"
+    if call.answered_by:
+        call.queue_outcome = "answered"
+    session.add(call)
+    return call
+
+
 class CallStore:
     """Writes are queued and applied by one writer, in order, many to a transaction: a call
     produces a few dozen small writes (steps, AMI events, recordings), and at hundreds of
@@ -122,8 +141,10 @@ class CallStore:
             if started_at is not None and aware(call.started_at) > started_at:  # type: ignore[operator]
                 call.started_at = started_at
             for key, value in fields.items():
-                if value is not None:
-                    setattr(call, key, value)
+                if value is None or (call.end_reason == SEAT_TRANSFERRED
+                                     and key in KEPT_AFTER_SEAT_TRANSFER):
+                    continue
+                setattr(call, key, value)
             session.add(call)
 
         await self._run(fn)

@@ -1,7 +1,8 @@
 """The call pop: which queue call rings or talks to which seat, from the queue's AMI events.
 
 ``PopBoard.on_event`` follows AgentCalled (ringing), AgentConnect (answered),
-AgentRingNoAnswer (rang elsewhere) and Hangup (ended); ``changed`` wakes the operators' pop
+AgentRingNoAnswer (rang elsewhere), AgentComplete (the seat's talk ended, also when the caller
+was moved to an emergency line) and Hangup (ended); ``changed`` wakes the operators' pop
 streams at once. It is held in memory: a call that rings after a restart pops again.
 
     board = PopBoard()
@@ -67,6 +68,10 @@ class PopBoard:
             ring = self._by_interface.get(interface)
             if ring is not None and ring.uniqueid == uid and ring.state == "ringing":
                 self._set(replace(ring, state="missed"))
+        elif name == "AgentComplete" and interface:  # the seat's talk ended (or moved away)
+            ring = self._by_interface.get(interface)
+            if ring is not None and ring.uniqueid == uid and ring.state == "answered":
+                self._set(replace(ring, state="ended"))
         elif name == "Hangup" and uid:
             for ring in list(self._by_interface.values()):
                 if ring.uniqueid == uid and ring.state != "ended":

@@ -15,6 +15,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from hotline.audit.models import AuditEntry
+from hotline.calls.models import Call
+from hotline.calls.store import CallStore
 from hotline.config import Settings
 from hotline.errors import AmiActionFailed, AmiUnavailable
 from hotline.seats.ami import AmiCallMover
@@ -73,6 +75,12 @@ def world(sqlite_engine: Engine, tmp_path: Path) -> Iterator[ApiWorld]:  # noqa:
 
 
 def answered(world: ApiWorld) -> None:
+    """seat1 answered the queue call UID (its record as CallEvents left it, and the pop)."""
+    with Session(world.engine) as session:
+        session.add(Call(uniqueid=UID, caller_number="13812345678", started_at=world.clock(),
+                         channel=CALLER_CHANNEL, answered_by="seat1", queue_outcome="answered",
+                         transferred_to="queue:seat1", ivr_path=["welcome", "queue"]))
+        session.commit()
     board: PopBoard = world.board  # type: ignore[attr-defined]
     common = {"Interface": "PJSIP/seat1", "Uniqueid": UID, "Channel": CALLER_CHANNEL,
               "CallerIDNum": "13812345678", "CallerIDName": ""}
@@ -89,6 +97,11 @@ def transfer(world: ApiWorld, line: str = "120") -> Any:
 def audit(world: ApiWorld) -> list[AuditEntry]:
     with Session(world.engine) as session:
         return list(session.exec(select(AuditEntry).where(AuditEntry.action == "transfer")))
+
+
+def call(world: ApiWorld) -> Call:
+    with Session(world.engine) as session:
+        return session.exec(select(Call).where(Call.uniqueid == UID)).one()
 
 
 def ticket(world: ApiWorld) -> Ticket:
@@ -111,6 +124,36 @@ def test_given_an_answered_call_when_the_operator_transfers_to_120_then_the_call
     assert entry.actor == "operator" and entry.call_uniqueid == UID
     assert entry.detail is not None and entry.detail["moved"] is True
     assert entry.detail["line"] == "120" and entry.detail["channel"] == CALLER_CHANNEL
+    row = call(world)
+    assert (row.end_reason, row.transferred_to) == ("seat_transferred", "emergency:120")
+    # The seat's leg ends (AgentComplete, reason transfer): the pop shows the call ended while
+    # the caller, now with 120, is still up.
+    board: PopBoard = world.board  # type: ignore[attr-defined]
+    asyncio.run(board.on_event({"Event": "AgentComplete", "Interface": "PJSIP/seat1",
+                                "Uniqueid": UID, "Reason": "transfer"}))
+    ring = board.current("PJSIP/seat1")
+    assert ring is not None and ring.state == "ended"
+
+
+def test_given_a_moved_call_when_the_ivr_then_reports_its_queue_step_and_hangup_then_kept(
+    world: ApiWorld,
+) -> None:
+    """Redirected out of Queue(), the IVR sees no queue status and a gone channel: it writes
+    queue outcome no_seat and end reason hangup_by_caller, which must not undo the record."""
+    answered(world)
+    transfer(world)
+    store = CallStore(world.engine)
+
+    async def ivr_writes() -> None:
+        await store.update_call(UID, queue_outcome="no_seat")
+        await store.update_call(UID, end_reason="hangup_by_caller", hangup_cause=16)
+        await store.drain()
+
+    asyncio.run(ivr_writes())
+    row = call(world)
+    assert (row.end_reason, row.transferred_to, row.queue_outcome) == (
+        "seat_transferred", "emergency:120", "answered")
+    assert row.hangup_cause == 16  # the rest of the record still follows the call
 
 
 @pytest.mark.parametrize("refusal", [
@@ -128,6 +171,7 @@ def test_given_ami_refuses_when_transferring_then_the_page_says_the_call_was_not
     assert "请告知其直接拨打 <b>119</b>" in response.text
     assert 'id="transferred"' not in response.text
     assert ticket(world).status == "transferred"  # the 转警 record stays
+    assert call(world).end_reason is None  # the call was not moved: its record says nothing
     [entry] = audit(world)
     assert entry.detail is not None and entry.detail["moved"] is False
     assert "Channel does not exist" in entry.detail["error"] or "AMI" in entry.detail["error"]

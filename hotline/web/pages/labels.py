@@ -56,7 +56,8 @@ QUEUE_LABELS: Mapping[str, str] = {
 }
 END_LABELS: Mapping[str, str] = {
     "completed": "流程结束", "transferred": "已转接", "hangup_by_caller": "来电人挂断",
-    "error": "系统出错", "message": "留言", "agent": "坐席接听", "abandoned": "排队中挂断",
+    "error": "系统出错", "seat_transferred": "坐席转警", "message": "留言",
+    "agent": "坐席接听", "abandoned": "排队中挂断",
 }
 # Asterisk's hangup causes (Q.850 codes) of the calls that ended without an end_reason.
 CAUSE_LABELS: Mapping[str, str] = {

@@ -12,7 +12,8 @@ one the ticket is created from the form. A refused step writes nothing.
 
 ``emergency`` then moves the live call: once the ticket is stored, the caller's channel of the
 call on the operator's seat is redirected to the line (``hotline.seats.transfer``). Whether it
-moved or not is written to the audit log (action ``transfer``); when it did not, the page says
+moved or not is written to the audit log (action ``transfer``); a moved call's record says
+``seat_transferred`` to ``emergency:<line>``; when it did not, the page says
 so in red: the ticket keeps its 转警 record, and the operator, whose caller is still on the
 line, tells them to dial the number themselves.
 """
@@ -29,6 +30,7 @@ from sqlmodel import Session
 
 from hotline.audit.models import AuditAction
 from hotline.audit.store import record_event
+from hotline.calls.store import mark_seat_transfer
 from hotline.errors import HotlineError
 from hotline.intake.drafts import accept_draft
 from hotline.knowledge import service as knowledge
@@ -157,6 +159,8 @@ async def _move_call(request: Request, session: Session, user: User, ticket: Tic
                                               line=line)
     except TransferFailed as exc:
         error = exc
+    if error is None and uniqueid:
+        mark_seat_transfer(session, uniqueid=uniqueid, line=line)
     record_event(session=session, at=now, actor=user.username, role=user.role,
                  action=AuditAction.TRANSFER, call_uniqueid=uniqueid,
                  client=request.client.host if request.client else "",
