@@ -1,5 +1,7 @@
-"""The ranking as a table, written as CSV or XLSX: both files come from ``ranking_table``, so
-they hold the same numbers as each other and as the JSON of ``/api/oversight/units``.
+"""The ranking, the call rates and the analyses as tables, written as CSV or XLSX: both files
+of one table come from the same function (``ranking_table``, ``calls_table``,
+``analysis_table``), so they hold the same numbers as each other and as the JSON of
+``/api/oversight/units``, ``/calls`` and ``/analyses``.
 
     header, rows = ranking_table(scores)
     csv_text(header, rows); xlsx_bytes(header, rows, title="2026-11")
@@ -9,11 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from openpyxl import Workbook
 
+from hotline.oversight.analyses import Analysis
+from hotline.oversight.calls import CallRates
 from hotline.oversight.definitions import Deduction, Rate, UnitScore
 
 RATES = ("response", "handling", "satisfaction")
@@ -45,6 +49,44 @@ def ranking_table(scores: Iterable[UnitScore]) -> tuple[list[str], list[list[Cel
             *(r.deductions.get(d, 0) for d in Deduction),
         ])
     return header, rows
+
+
+CALL_RATES = ("answered", "within_15s", "within_20s", "within_30s", "abandoned",
+              "direct_answer")
+CALL_HEADER = ["measure", "numerator", "denominator", "value"]
+
+
+def calls_table(c: CallRates) -> tuple[list[str], list[list[Cell]]]:
+    """One row per call measure: offered (a count), each rate's numerator, denominator and
+    value, then the average wait and talk in seconds (a value only)."""
+    rows: list[list[Cell]] = [["offered", None, None, c.offered]]
+    for name in CALL_RATES:
+        r: Rate = getattr(c, name)
+        rows.append([name, r.numerator, r.denominator, rate_value(r)])
+    rows.append(["average_wait_seconds", None, None, c.average_wait_seconds])
+    rows.append(["average_talk_seconds", None, None, c.average_talk_seconds])
+    return list(CALL_HEADER), rows
+
+
+ANALYSIS_HEADER = ["section", "key", "name", "count", "before", "ratio", "tickets"]
+
+
+def analysis_table(
+    a: Analysis, *, mask: Callable[[str], str | None] = lambda phone: phone,
+) -> tuple[list[str], list[list[Cell]]]:
+    """The analysis as rows: ``total`` (tickets created in the period), each ``frequent``
+    matter, each hot matter and term (``hot_matter``, ``hot_term``: count now and before,
+    ratio), each repeat cluster (``repeat_caller`` with the phone through ``mask``,
+    ``repeat_place``: its size and ticket numbers)."""
+    rows: list[list[Cell]] = [["total", "", "", a.total, None, None, ""]]
+    rows += [["frequent", m.code, m.name, m.count, None, None, ""] for m in a.frequent]
+    rows += [["hot_matter", h.key, a.matters[h.key].name, h.now, h.before, h.ratio, ""]
+             for h in a.hot_matters]
+    rows += [["hot_term", h.key, "", h.now, h.before, h.ratio, ""] for h in a.hot_terms]
+    rows += [[f"repeat_{r.by.value}", mask(r.key) if r.by.value == "caller" else r.key, "",
+              r.cluster.size, None, None, " ".join(d.number for d in r.cluster.tickets)]
+             for r in a.repeats]
+    return list(ANALYSIS_HEADER), rows
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:

@@ -5,7 +5,9 @@
     GET /api/oversight/units.xlsx?...                                the same as XLSX
     GET /api/oversight/units/{unit}/tickets?measure=&part=&...       the tickets behind one
     GET /api/oversight/calls?period=day&day=2026-11-23               call rates
+    GET /api/oversight/calls.csv?... , calls.xlsx?...                the same as files
     GET /api/oversight/analyses?period=week&compare=previous&...     frequent, hot, repeats
+    GET /api/oversight/analyses.csv?... , analyses.xlsx?...          the same as files
     POST /api/oversight/warnings?period=week&...                     tell the early warnings
 
 ``period`` is day, week, month or custom (then ``until``, inclusive), in the center's time;
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -34,13 +36,21 @@ from hotline.oversight.definitions import (
     UnitScore,
     period,
 )
-from hotline.oversight.export import csv_text, ranking_table, rate_value, xlsx_bytes
+from hotline.oversight.export import (
+    Cell,
+    analysis_table,
+    calls_table,
+    csv_text,
+    ranking_table,
+    rate_value,
+    xlsx_bytes,
+)
 from hotline.oversight.queries import Measure, Part, ranked_units, tickets_behind
 from hotline.oversight.trends import AnalysisRules
 from hotline.tickets.http import announce_change
 from hotline.tickets.units import unit_ids
 from hotline.users.models import Role, User
-from hotline.web.deps import CENTER_TZ, Now, SessionDep, require_roles
+from hotline.web.deps import CENTER_TZ, Now, SessionDep, mask_phone, require_roles
 
 router = APIRouter(prefix="/api/oversight", tags=["oversight"])
 Supervisor = Annotated[User, Depends(require_roles(Role.supervisor, Role.admin))]
@@ -91,24 +101,25 @@ def units(session: SessionDep, _: Supervisor, p: PeriodDep, now: Now,
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FileExt = Literal["csv", "xlsx"]
 
 
-@router.get("/units.csv", summary="The ranking as CSV (the same numbers as /units)")
-def units_csv(session: SessionDep, _: Supervisor, p: PeriodDep, now: Now,
-              rules: OversightRulesDep) -> Response:
-    text = csv_text(*ranking_table(_ranked(session, p, now, rules)))
-    return Response(text, media_type="text/csv; charset=utf-8", headers=_attachment(p, "csv"))
+Table = tuple[list[str], list[list[Cell]]]
 
 
-@router.get("/units.xlsx", summary="The ranking as XLSX (the same numbers as /units)")
-def units_xlsx(session: SessionDep, _: Supervisor, p: PeriodDep, now: Now,
-               rules: OversightRulesDep) -> Response:
-    body = xlsx_bytes(*ranking_table(_ranked(session, p, now, rules)), title=p.label)
-    return Response(body, media_type=XLSX, headers=_attachment(p, "xlsx"))
+def download(table: Table, *, name: str, p: Period, ext: str) -> Response:
+    """``table`` as a CSV or XLSX attachment named ``<name>-<period>.<ext>``."""
+    headers = {"Content-Disposition": f'attachment; filename="{name}-{p.label}.{ext}"'}
+    if ext == "csv":
+        return Response(csv_text(*table), media_type="text/csv; charset=utf-8",
+                        headers=headers)
+    return Response(xlsx_bytes(*table, title=p.label), media_type=XLSX, headers=headers)
 
 
-def _attachment(p: Period, ext: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="units-{p.label}.{ext}"'}
+@router.get("/units.{ext}", summary="The ranking as CSV or XLSX (the same numbers as /units)")
+def units_file(session: SessionDep, _: Supervisor, p: PeriodDep, now: Now,
+               rules: OversightRulesDep, ext: FileExt) -> Response:
+    return download(ranking_table(_ranked(session, p, now, rules)), name="units", p=p, ext=ext)
 
 
 @router.get("/units/{unit}/tickets", summary="The tickets behind one number of a unit")
@@ -132,6 +143,12 @@ def calls(session: SessionDep, _: Supervisor, p: PeriodDep) -> dict[str, Any]:
             "average_wait_seconds": c.average_wait_seconds,
             "average_talk_seconds": c.average_talk_seconds,
             "direct_answer": _rate(c.direct_answer), "missing": list(c.missing)}
+
+
+@router.get("/calls.{ext}", summary="The call rates as CSV or XLSX (the same as /calls)")
+def calls_file(session: SessionDep, _: Supervisor, p: PeriodDep, ext: FileExt) -> Response:
+    return download(calls_table(call_rates(session=session, period=p)), name="calls", p=p,
+                    ext=ext)
 
 
 def chosen_rules(
@@ -172,6 +189,16 @@ def analyses(
     compare: Compare = Compare.PREVIOUS,
 ) -> dict[str, Any]:
     return analysis_json(analyse(session=session, period=p, rules=rules, compare=compare))
+
+
+@router.get("/analyses.{ext}", summary="The analyses as CSV or XLSX (the same as /analyses)")
+def analyses_file(
+    session: SessionDep, user: Supervisor, p: PeriodDep, rules: RulesDep, ext: FileExt,
+    compare: Compare = Compare.PREVIOUS,
+) -> Response:
+    found = analyse(session=session, period=p, rules=rules, compare=compare)
+    table = analysis_table(found, mask=lambda phone: mask_phone(phone, role=user.role))
+    return download(table, name="analyses", p=p, ext=ext)
 
 
 @router.post("/warnings", summary="Tell the early warnings of the period not yet told")

@@ -4,17 +4,21 @@ linking to the tickets behind it, the downloads holding the page's numbers, the 
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlmodel import Session
 
+from hotline.calls.models import Call
 from hotline.config import Settings
 from hotline.oversight.definitions import Deduction, PeriodKind, period
 from hotline.oversight.queries import ranked_units
@@ -77,6 +81,7 @@ def test_given_the_report_then_its_downloads_hold_the_numbers_shown(world):
     csv_link = re.search(r'id="download-csv" href="([^"]+)"', page)
     assert xlsx_link and csv_link
     sheet = load_workbook(io.BytesIO(client.get(unescape(xlsx_link.group(1))).content)).active
+    assert sheet is not None
     header, *rows = list(sheet.iter_rows(values_only=True))
     assert {r[header.index("unit")]: r[header.index("score")] for r in rows} == scores
     assert client.get(unescape(csv_link.group(1))).status_code == 200
@@ -201,3 +206,49 @@ def test_given_a_day_then_the_trend_is_hourly(world):
     assert [label for label, _ in trend["now"]] == [f"{h:02d}时" for h in range(24)]
     assert [v for _, v in trend["now"]] == [1 if h == 9 else 0 for h in range(24)]
     assert [v for _, v in trend["earlier"]] == [1 if h == 8 else 0 for h in range(24)]
+
+
+def file_rows(client: TestClient, page: str, link_id: str) -> list[tuple[Any, ...]]:
+    link = re.search(rf'id="{link_id}" href="([^"]+)"', page)
+    assert link is not None
+    answer = client.get(unescape(link.group(1)))
+    assert answer.status_code == 200, answer.text
+    if link_id.endswith("xlsx"):
+        sheet = load_workbook(io.BytesIO(answer.content)).active
+        assert sheet is not None
+        return list(sheet.iter_rows(values_only=True))
+    return [tuple(None if c == "" else c for c in row)
+            for row in csv.reader(io.StringIO(answer.text))]
+
+
+def test_given_the_report_then_the_call_and_analysis_downloads_hold_its_numbers(world):
+    build(Desk(world.engine))  # ten tickets of one caller, H of matter SD-001
+    with Session(world.engine) as session:
+        for uid, outcome, queued in (("a", "answered", True), ("b", "abandoned", True),
+                                     ("c", "full", False)):
+            session.add(Call(uniqueid=uid, direction="in", started_at=T0, queue_outcome=outcome,
+                             queue_joined_at=T0 if queued else None,
+                             queue_wait_seconds=12 if queued else None))
+        session.commit()
+    client = world.client("supervisor")
+    page = client.get(f"/supervisor/reports?{QUERY}").text
+    answered = re.search(r'data-call="answered">([\d.]+)%（(\d+)/(\d+)）', page)
+    assert answered is not None and answered.groups() == ("33.3", "1", "3")
+    total = re.search(r'id="total">(\d+)<', page)
+    frequent = dict(re.findall(r'<tr data-code="([^"]+)"><td>[^<]*</td><td>(\d+)</td>', page))
+    assert total is not None and frequent == {"SD-001": "1"}
+    shown = re.search(r"同一来电：([^<]+)</td><td>(\d+)<", page)  # the phone as the role sees it
+    assert shown is not None and shown.group(2) == "10"
+    for ext in ("csv", "xlsx"):
+        header, *rows = file_rows(client, page, f"download-calls-{ext}")
+        calls = {str(r[0]): r for r in rows}
+        assert header == ("measure", "numerator", "denominator", "value")
+        assert [float(x) for x in calls["answered"][1:]] == [1, 3, 0.3333]
+        assert float(calls["offered"][3]) == 3
+        header, *rows = file_rows(client, page, f"download-analyses-{ext}")
+        by = {(str(r[0]), str(r[1] or "")): r for r in rows}
+        assert int(by[("total", "")][3]) == int(total.group(1)) == 10
+        assert {k[1]: str(int(r[3])) for k, r in by.items()
+                if k[0] == "frequent"} == frequent
+        [repeat] = [r for k, r in by.items() if k[0] == "repeat_caller"]
+        assert (repeat[1], int(repeat[3])) == (shown.group(1), int(shown.group(2)))
