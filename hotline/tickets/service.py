@@ -1,5 +1,8 @@
 """Use cases of work orders: create, act, dispatch, merge, replay, and the light scanner.
 
+A ticket made from a call a seat answered records in its creation event (payload ``accept``)
+how long after the answer it was accepted (受理, ``accept_time``).
+
 Every function takes the session by keyword and writes in the caller's transaction
 (``hotline.db.session_scope`` commits or rolls back): a transition loads the ticket, asks the
 pure machine (``rules.apply``), then writes the new state, the assignments, the side records
@@ -20,12 +23,13 @@ ticket number follow the clock of ``now``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select, update
 
+from hotline.calls.models import Call
 from hotline.oversight.store import on_transition as update_oversight
 from hotline.tickets import lifecycle as lc
 from hotline.tickets.calendar import Limits, WorkCalendar
@@ -166,16 +170,41 @@ def create_ticket(
     session.add(ticket)
     session.flush()
     assert ticket.id is not None
+    accept = accept_time(session=session, uniqueid=draft.call_uniqueid, now=now,
+                         limits=rules.limits)
     session.add(TicketEvent(
         ticket_id=ticket.id, seq=0, action=CREATE, actor=actor, at=now,
         before_status=None, after_status=initial.status,
         payload={"at": now.isoformat(), "initial": encode_state(initial),
-                 "draft": draft.model_dump(mode="json")},
+                 "draft": draft.model_dump(mode="json"),
+                 **({"accept": accept} if accept else {})},
     ))
     record_change(session=session, ticket=ticket, kind=ChangeKind.EVENT, action=CREATE, seq=0,
-                  at=now, status=initial.status, light=ticket.light, unit_ids=())
+                  at=now, status=initial.status, light=ticket.light, unit_ids=(),
+                  payload={"accept": accept} if accept else None)
     session.flush()
     return ticket
+
+
+def accept_time(
+    *, session: Session, uniqueid: str | None, now: datetime, limits: Limits = DEFAULT_LIMITS
+) -> dict[str, Any] | None:
+    """受理 within ``limits.accept`` (1 minute) of a seat answering the call: measured when the
+    ticket is created from a call a seat answered through the queue (its answer is the queue
+    join plus the wait), else None. ``seconds`` from the answer to the ticket, ``within`` the
+    limit or not."""
+    if not uniqueid:
+        return None
+    call = session.exec(select(Call).where(Call.uniqueid == uniqueid)).first()
+    if call is None or call.queue_outcome != "answered" or call.queue_joined_at is None:
+        return None
+    joined = call.queue_joined_at
+    if joined.tzinfo is None:
+        joined = joined.replace(tzinfo=UTC)
+    answered = joined + timedelta(seconds=call.queue_wait_seconds or 0)
+    seconds = (now - answered).total_seconds()
+    return {"answered_at": answered.isoformat(), "seconds": round(seconds, 1),
+            "within": seconds <= limits.accept.total_seconds()}
 
 
 # --- transitions ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select, update
 
+from hotline.calls.models import Call
 from hotline.db import session_scope
 from hotline.outbound.models import CallStatus, Escalation, OutboundCall
 from hotline.outbound.planning import Planning, plan_batch
@@ -285,3 +286,33 @@ def test_given_a_ticket_not_dispatched_then_yellow_then_red_onto_the_escalation_
     assert (escalation.ticket_id, escalation.reason, escalation.deadline) == (
         ticket_id, "not_dispatched", T0 + timedelta(minutes=2))
     assert reminder_calls(engine) == []
+
+
+# --- 受理: how long after a seat answered the call the ticket was accepted -----------------
+
+
+def test_given_a_call_a_seat_answered_then_the_ticket_records_its_accept_time(engine):
+    joined = T0 - timedelta(seconds=70)
+    with session_scope(engine) as session:
+        session.add(Call(uniqueid="c-1", started_at=joined - timedelta(seconds=30),
+                         queue_joined_at=joined, queue_wait_seconds=10,
+                         queue_outcome="answered", answered_by="seat-1"))
+        session.add(Call(uniqueid="c-2", started_at=joined, queue_joined_at=joined,
+                         queue_wait_seconds=5, queue_outcome="answered", answered_by="seat-2"))
+        session.add(Call(uniqueid="c-3", started_at=joined, queue_outcome="abandoned"))
+    made = {}
+    for uid, at in (("c-1", T0), ("c-2", T0 + timedelta(seconds=5)), ("c-3", T0), (None, T0)):
+        draft = TicketCreate(request_type=TicketType.HELP, description="噪音扰民",
+                             caller_phone="13800000004", call_uniqueid=uid)
+        with session_scope(engine) as session:
+            ticket = tickets.create_ticket(session=session, draft=draft, now=at, actor="op")
+            assert ticket.id is not None
+            [created] = tickets.events_of(session=session, ticket_id=ticket.id)
+            made[uid] = created.payload.get("accept")
+
+    answered = (joined + timedelta(seconds=10)).astimezone(CST)
+    assert made["c-1"] is not None and made["c-2"] is not None
+    assert datetime.fromisoformat(made["c-1"]["answered_at"]) == answered
+    assert (made["c-1"]["seconds"], made["c-1"]["within"]) == (60.0, True)  # 1 minute: in time
+    assert (made["c-2"]["seconds"], made["c-2"]["within"]) == (70.0, False)
+    assert made["c-3"] is None and made[None] is None  # no seat answered: nothing to measure
