@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from alembic import command
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select, update
 
 from hotline.calls.models import Call
-from hotline.db import session_scope
+from hotline.db import alembic_config, session_scope
 from hotline.outbound.models import CallStatus, Escalation, OutboundCall
 from hotline.outbound.planning import Planning, plan_batch
 from hotline.outbound.rules import CallingHours, Purpose
@@ -316,3 +317,19 @@ def test_given_a_call_a_seat_answered_then_the_ticket_records_its_accept_time(en
     assert (made["c-1"]["seconds"], made["c-1"]["within"]) == (60.0, True)  # 1 minute: in time
     assert (made["c-2"]["seconds"], made["c-2"]["within"]) == (70.0, False)
     assert made["c-3"] is None and made[None] is None  # no seat answered: nothing to measure
+
+
+def test_given_tickets_parked_before_review_dates_were_watched_then_the_migration_adds_them(
+    engine,
+):
+    ticket_id = parked(engine)
+    command.downgrade(alembic_config(engine), "0072")  # as they were stored before
+    with Session(engine) as session:
+        assert tickets.get_ticket(session=session, ticket_id=ticket_id).next_light_at is None
+
+    command.upgrade(alembic_config(engine), "heads")
+
+    with Session(engine) as session:
+        assert tickets.get_ticket(session=session, ticket_id=ticket_id).next_light_at == REVIEW
+    assert LightScheduler(engine=engine, clock=Clock(REVIEW + timedelta(days=9))).run_once() == 1
+    assert [r.ticket_id for r in reviews(engine)] == [ticket_id]
