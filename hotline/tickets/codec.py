@@ -45,26 +45,44 @@ def encode(value: Any) -> Any:
 
 def decode(tp: Any, data: Any) -> Any:
     """The value of type ``tp`` that ``encode`` turned into ``data``."""
+    kind, args = _shape(tp)
+    if kind == "optional":
+        return None if data is None else decode(args[0], data)
+    if kind == "tuple_of":
+        return tuple(decode(args[0], item) for item in data)
+    if kind == "tuple":
+        return tuple(decode(arg, item) for arg, item in zip(args, data, strict=True))
+    if kind == "dataclass":
+        return tp(**{name: decode(hint, data[name]) for name, hint in args if name in data})
+    if kind == "enum":
+        return tp(data)
+    if kind == "datetime":
+        return datetime.fromisoformat(data)
+    return data
+
+
+@functools.cache
+def _shape(tp: Any) -> tuple[str, tuple[Any, ...]]:
+    """How ``decode`` takes a value of ``tp`` apart (worked out once per type: the states of
+    a page of tickets are decoded at every refresh)."""
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
-        if data is None:
-            return None
         (inner,) = [arg for arg in get_args(tp) if arg is not type(None)]
-        return decode(inner, data)
+        return "optional", (inner,)
     if origin is tuple:
         args = get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(decode(args[0], item) for item in data)
-        return tuple(decode(arg, item) for arg, item in zip(args, data, strict=True))
+            return "tuple_of", (args[0],)
+        return "tuple", args
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = _hints(tp)
-        fields = {f.name for f in dataclasses.fields(tp) if f.init}
-        return tp(**{name: decode(hints[name], data[name]) for name in fields if name in data})
+        return "dataclass", tuple((f.name, hints[f.name]) for f in dataclasses.fields(tp)
+                                  if f.init)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return tp(data)
+        return "enum", ()
     if tp is datetime:
-        return datetime.fromisoformat(data)
-    return data
+        return "datetime", ()
+    return "plain", ()
 
 
 @functools.cache

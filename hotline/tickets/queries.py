@@ -247,7 +247,10 @@ def _pad_number(number: str) -> str:
 
 def count_by_light(*, session: Session, unit_id: int | None = None) -> dict[str, int]:
     """Open tickets by light (``none`` excluded), for the wall and the unit's inbox."""
-    statement = select(Ticket.light, func.count()).where(col(Ticket.light) != Light.NONE.value)
+    # IN the lit values, not != none: each value is a seek into ix_ticket_light_unit, where
+    # != read the whole index (a million closed tickets: 60 ms on the supervisor's wall)
+    lit = [light.value for light in Light if light is not Light.NONE]
+    statement = select(Ticket.light, func.count()).where(col(Ticket.light).in_(lit))
     if unit_id is not None:
         statement = statement.where(col(Ticket.main_unit_id) == unit_id)
     rows = session.exec(statement.group_by(col(Ticket.light))).all()

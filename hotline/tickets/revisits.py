@@ -46,6 +46,7 @@ class Waiting:
     ticket: Ticket
     caller: Ticket
     call: OutboundCall | None  # the automatic survey call of this caller, if any
+    redo_count: int = 0  # 重办 rounds the ticket has had (this revisit is after a redo: > 0)
 
 
 def target_of(session: Session, caller: Ticket) -> Ticket:
@@ -136,5 +137,6 @@ def revisit_queue(*, session: Session, limit: int = 200) -> list[Waiting]:
         for number in state.callers_to_revisit():
             caller = ticket if number == ticket.number else get_by_number(
                 session=session, number=number)
-            waiting.append(Waiting(ticket=ticket, caller=caller, call=calls.get(number)))
+            waiting.append(Waiting(ticket=ticket, caller=caller, call=calls.get(number),
+                                   redo_count=state.redo_count))
     return waiting

@@ -28,7 +28,6 @@ from hotline.outbound.errors import NoAgentPhone, NoCallerPhone, NumberBusy
 from hotline.outbound.models import CallStatus, OutboundAttempt, OutboundCall
 from hotline.outbound.rules import Outcome, Purpose
 from hotline.tickets import lifecycle as lc
-from hotline.tickets.codec import decode_state
 from hotline.tickets.models import Ticket, TicketType
 from hotline.tickets.revisits import Waiting, rate, revisit_queue
 from hotline.tickets.service import get_by_number
@@ -104,7 +103,7 @@ def _row(w: Waiting, calls: dict[int, dict[str, object]]) -> dict[str, object]:
         "description": w.caller.description, "updated_at": w.ticket.updated_at,
         "call": CALL_LABELS.get(CallStatus(w.call.status), w.call.status) if w.call else "",
         "callback": w.call is not None and w.call.status == CallStatus.CALLBACK,
-        "redo": decode_state(w.ticket.state).redo_count > 0,
+        "redo": w.redo_count > 0,
     }
 
 
