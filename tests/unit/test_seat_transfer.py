@@ -177,6 +177,26 @@ def test_given_ami_refuses_when_transferring_then_the_page_says_the_call_was_not
     assert "Channel does not exist" in entry.detail["error"] or "AMI" in entry.detail["error"]
 
 
+def test_given_a_failed_move_when_the_operator_retries_then_the_call_is_moved_then(
+    world: ApiWorld,
+) -> None:
+    answered(world)
+    world.ami.refuse = AmiUnavailable("AMI is not connected: Redirect not sent")  # type: ignore
+    failed = transfer(world, "119")
+    assert 'id="retry-transfer"' in failed.text
+    world.ami.refuse = None  # type: ignore[attr-defined]
+    number = ticket(world).number
+    again = world.client("operator").post("/seat/transfer", data={"number": number,
+                                                                  "line": "119"})
+    assert again.status_code == 200 and "来电已转至 <b>119</b>" in again.text
+    assert [a["Exten"] for a in world.ami.sent] == ["119", "119"]  # type: ignore[attr-defined]
+    assert [e.detail["moved"] for e in audit(world)] == [False, True]  # type: ignore[index]
+    assert call(world).transferred_to == "emergency:119"
+    # Only a 转警 ticket's call, and only by an operator.
+    assert world.client("supervisor").post("/seat/transfer", data={
+        "number": number, "line": "119"}).status_code == 403
+
+
 def test_given_no_live_call_on_the_seat_when_transferring_then_nothing_is_sent_and_it_says_so(
     world: ApiWorld,
 ) -> None:

@@ -5,6 +5,7 @@
         answer_now    受理 + 即办 with ``answer`` (or a knowledge ``article_id``'s body)
         merge         受理 + 合并 into ``parent``
         emergency     受理 + 转警 to ``line`` (110 / 119 / 120 / 122)
+    POST /seat/transfer       number, line: move the call of a 转警 ticket again (after a failure)
     GET  /seat/knowledge?q=   knowledge base hits beside the form (fragment)
 
 With a ``draft_id`` the call's draft is accepted (its transcript and call are kept); without
@@ -168,6 +169,22 @@ async def _move_call(request: Request, session: Session, user: User, ticket: Tic
                          "moved": error is None, "error": str(error) if error else ""})
     session.commit()
     return error
+
+
+@router.post("/transfer", response_class=HTMLResponse)
+async def retry_transfer(request: Request, session: SessionDep, user: Operator, now: Now,
+                         number: Annotated[str, Form(max_length=32)],
+                         line: Annotated[lc.EmergencyLine, Form()]) -> HTMLResponse:
+    """Try again to move the call of a ticket already taken as 转警 (the first move failed)."""
+    try:
+        ticket = service.get_by_number(session=session, number=number.strip())
+        if ticket.status != lc.Status.TRANSFERRED or not ticket.call_uniqueid:
+            raise FormInvalid(f"工单 {ticket.number} 不是本次来电的转警工单")
+    except HotlineError as exc:
+        return error_fragment(request, user, exc)
+    transfer_error = await _move_call(request, session, user, ticket, line.value, now=now)
+    return render(request, "seat/taken.html", user=user, ticket=ticket, do="emergency",
+                  main_unit=None, line=line.value, transfer_error=transfer_error)
 
 
 @router.get("/knowledge", response_class=HTMLResponse)
