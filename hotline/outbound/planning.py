@@ -14,6 +14,9 @@
   without a duty phone the ticket goes onto the supervisors' escalation list (the center).
 * A ticket not dispatched in time (受理 → 派单, 2 minutes) has no unit to call: red puts it on
   the supervisors' escalation list (reason ``not_dispatched``); dispatching is the center's.
+* A transition after which the ticket's light is better than a reminder's (the clock that
+  turned yellow or red stopped: signed, 到场, an extension approved …) cancels that reminder
+  if not yet placed.
 * Any other transition of a ticket cancels its calls no longer needed, if not yet placed: its
   surveys once it left 审核/回访 (closed by an agent, merged, redone, …), its reminders once the
   unit no longer holds it (replied, closed, merged, …); a survey waiting in the callback
@@ -50,6 +53,7 @@ CURSOR = "outbound"
 ACTOR = "outbound"
 SURVEY_TRIGGERS = {("review", lc.Status.REVIEWED), ("answer_now", lc.Status.REVISIT)}
 REMINDED_LIGHTS = {"yellow", "red"}
+LIGHTS_WORSE_THAN = {"none": ("yellow", "red"), "green": ("yellow", "red"), "yellow": ("red",)}
 SURVEYED_STATUSES = frozenset({lc.Status.REVIEWED, lc.Status.REVISIT})
 REMINDED_STATUSES = frozenset({lc.Status.DISPATCHED, lc.Status.SIGNED, lc.Status.IN_PROGRESS})
 
@@ -103,6 +107,8 @@ def _plan(session: Session, change: TicketChange, *, now: datetime, planning: Pl
         planned.cancelled += cancel_unneeded(session=session, ticket_id=change.ticket_id or 0,
                                              status=change.status, now=now,
                                              resumed=change.action == lc.Resume.name)
+        planned.cancelled += cancel_outlived(session=session, ticket_id=change.ticket_id or 0,
+                                             light=change.light, now=now)
 
 
 def cancel_unneeded(*, session: Session, ticket_id: int, status: str, now: datetime,
@@ -120,6 +126,24 @@ def cancel_unneeded(*, session: Session, ticket_id: int, status: str, now: datet
     result = session.exec(
         update(OutboundCall)
         .where(col(OutboundCall.ticket_id) == ticket_id, which,
+               col(OutboundCall.status).in_((CallStatus.PENDING, CallStatus.CALLBACK)))
+        .values(status=CallStatus.CANCELLED, next_attempt_at=None, escalate_at=None,
+                updated_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+def cancel_outlived(*, session: Session, ticket_id: int, light: str, now: datetime) -> int:
+    """Cancel the ticket's pending light reminders worse than its ``light`` after a transition:
+    the clock that turned yellow or red stopped (signed, 到场, an extension …)."""
+    outlived = LIGHTS_WORSE_THAN.get(light, ())
+    if not outlived:
+        return 0
+    result = session.exec(
+        update(OutboundCall)
+        .where(col(OutboundCall.ticket_id) == ticket_id,
+               col(OutboundCall.purpose) == Purpose.REMINDER,
+               col(OutboundCall.light).in_(outlived),
                col(OutboundCall.status).in_((CallStatus.PENDING, CallStatus.CALLBACK)))
         .values(status=CallStatus.CANCELLED, next_attempt_at=None, escalate_at=None,
                 updated_at=now)

@@ -255,6 +255,9 @@ def test_given_an_urgent_unit_not_on_site_then_yellow_and_red_reminders_until_it
     assert tickets.state_of(arrived).assignments[0].arrived_at == on_site
     assert arrived.deadline == arrived.handling_deadline  # the on-site deadline no longer runs
     assert [c.light for c in reminder_calls(engine)] == ["yellow", "red"]
+    plan(engine, on_site)  # the arrival: the red reminder not placed yet is not needed
+    assert [(c.light, c.status) for c in reminder_calls(engine)] == [
+        ("yellow", CallStatus.CANCELLED), ("red", CallStatus.CANCELLED)]
 
 
 # --- 派单: the dispatch clock of accepted tickets -----------------------------------------
