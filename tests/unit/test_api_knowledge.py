@@ -13,7 +13,7 @@ from hotline.knowledge.service import load_seed
 from tests.api import ApiWorld
 
 STAFF = ("operator", "supervisor", "callback", "admin", "cg")
-SEED_ARTICLES = 17
+SEED_ARTICLES = 18
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_given_the_seed_when_listed_then_filtered_by_unit_and_active_and_paged(w
     assert {a["slug"] for a in police["data"]} == {
         "residence-permit", "household-registration-transfer"}
 
-    page = client.get("/api/knowledge/articles", params={"limit": 5, "offset": 15}).json()
+    page = client.get("/api/knowledge/articles", params={"limit": 5, "offset": 16}).json()
     assert (page["count"], len(page["data"])) == (SEED_ARTICLES, 2)
     assert page["data"][-1]["id"] == everything["data"][-1]["id"]
 
