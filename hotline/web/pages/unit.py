@@ -119,6 +119,13 @@ def sign(number: str, request: Request, session: SessionDep, user: Handler,
     return _act(request, session, user, number, now, lc.Sign(unit=_unit(user)))
 
 
+@router.post("/unit/tickets/{number}/arrive", response_class=HTMLResponse)
+def arrive(number: str, request: Request, session: SessionDep, user: Handler,
+           now: Now) -> HTMLResponse:
+    """到场 (urgent tickets): the time of the request is the arrival."""
+    return _act(request, session, user, number, now, lc.Arrive(unit=_unit(user)))
+
+
 @router.post("/unit/tickets/{number}/return", response_class=HTMLResponse)
 def return_(number: str, request: Request, session: SessionDep, user: Handler, now: Now,
             reason: Annotated[str, Form(min_length=2, max_length=2000)]) -> HTMLResponse:
