@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hotline.app import build_app
 from hotline.config import load_settings
-from tests.unit.test_app import TestClient, _free_port
+from tests.composed_app import TestClient, free_port
 
 
 def test_given_no_model_for_the_language_when_the_app_starts_then_it_serves_and_stt_waits(
@@ -16,8 +16,8 @@ def test_given_no_model_for_the_language_when_the_app_starts_then_it_serves_and_
     repo = Path(__file__).resolve().parents[2]
     settings = load_settings(
         db={"url": f"sqlite:///{tmp_path / 'h.db'}"},
-        agi={"port": _free_port()},
-        ami={"port": _free_port(), "connect_timeout": 0.2},
+        agi={"port": free_port()},
+        ami={"port": free_port(), "connect_timeout": 0.2},
         recordings={"dir": str(tmp_path / "recordings")},
         prompts={"dir": str(repo / "var" / "prompts")},
         stt={"models_dir": str(tmp_path / "no-models"), "workers": 1},
