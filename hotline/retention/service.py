@@ -7,8 +7,10 @@ exports folder last written more than ``export_days`` ago.
 **Open tickets keep their evidence.** A recording or call record whose call is the source of a
 ticket that is not finished is never deleted, however old: finished means closed (办结),
 archived (归档) or handed to 110/119/120/122 (transferred); a merged ticket (合并) counts as its
-parent does. Such items are counted as kept, and go at the first clean-up after the ticket is
-finished. Audit entries name recordings by id and path without a key, so they outlive them.
+parent does. An outbound call (``hotline-ob-<attempt id>``: a survey's recorded comment) counts
+as the ticket it was made for (``outbound_call.ticket_id``). Such items are counted as kept,
+and go at the first clean-up after the ticket is finished. Audit entries name recordings by id
+and path without a key, so they outlive them.
 
     plan = plan_cleanup(session=s, settings=settings.retention, now=now,
                         recordings_root=settings.recordings_dir, exports_dir=exports)
@@ -30,6 +32,8 @@ from hotline.audit import store as audit
 from hotline.audit.models import AuditAction
 from hotline.calls.models import Call, IvrStep, Recording
 from hotline.db import session_scope
+from hotline.outbound.ami import attempt_of
+from hotline.outbound.models import OutboundAttempt, OutboundCall
 from hotline.retention.settings import RetentionSettings
 from hotline.stt.models import Transcript, TranscriptionJob
 from hotline.tickets.lifecycle import Status
@@ -85,7 +89,8 @@ def _chunks(items: list[T]) -> Iterator[list[T]]:
 
 
 def held_by_open_tickets(*, session: Session, uniqueids: Iterable[str]) -> set[str]:
-    """Which of these calls are the source of a ticket that is not finished."""
+    """Which of these calls are the source of a ticket that is not finished, or an outbound
+    call (``hotline-ob-<attempt id>``) made for one."""
     held: set[str] = set()
     for chunk in _chunks(sorted(set(uniqueids))):
         rows = session.exec(select(Ticket.call_uniqueid, Ticket.status, Ticket.parent_id)
@@ -93,7 +98,22 @@ def held_by_open_tickets(*, session: Session, uniqueids: Iterable[str]) -> set[s
         for uid, status, parent_id in rows:
             if uid and _is_open(session, status, parent_id):
                 held.add(uid)
+        held |= _held_outbound(session, chunk)
     return held
+
+
+def _held_outbound(session: Session, uniqueids: list[str]) -> set[str]:
+    """The outbound calls among ``uniqueids`` whose ticket is not finished."""
+    by_attempt = {a: uid for uid in uniqueids if (a := attempt_of(uid)) is not None}
+    if not by_attempt:
+        return set()
+    rows = session.exec(
+        select(OutboundAttempt.id, Ticket.status, Ticket.parent_id)
+        .join(OutboundCall, col(OutboundCall.id) == OutboundAttempt.call_id)
+        .join(Ticket, col(Ticket.id) == OutboundCall.ticket_id)
+        .where(col(OutboundAttempt.id).in_(list(by_attempt)))).all()
+    return {by_attempt[attempt_id] for attempt_id, status, parent_id in rows
+            if attempt_id is not None and _is_open(session, status, parent_id)}
 
 
 def _is_open(session: Session, status: str, parent_id: int | None) -> bool:

@@ -17,6 +17,8 @@ from sqlmodel import Session, select
 from hotline.audit.models import AuditEntry
 from hotline.calls.models import Call, Recording
 from hotline.db import session_scope
+from hotline.outbound.ami import channel_id
+from hotline.outbound.models import OutboundAttempt, OutboundCall
 from hotline.retention.job import RetentionJob
 from hotline.retention.service import run_cleanup
 from hotline.retention.settings import RetentionSettings
@@ -181,3 +183,67 @@ def test_the_command_runs_dry_then_for_real(files: ApiWorld, tmp_path: Path,
     assert "deleted: 0 call records, 1 recordings" in capsys.readouterr().out
     assert not old.path.exists()
     assert [e.actor for e in rows(files.engine, AuditEntry)] == ["cli"]
+
+
+def survey_comment(world: ApiWorld, ticket_number: str | None, *, days_ago: float
+                   ) -> RecordedCall:
+    """A survey call for the ticket, its comment recorded on ``hotline-ob-<attempt id>``."""
+    at = world.clock() - timedelta(days=days_ago)
+    with session_scope(world.engine) as session:
+        ticket = session.exec(select(Ticket).where(Ticket.number == ticket_number)).one()
+        assert ticket.id is not None
+        call = OutboundCall(purpose="survey", dedupe_key=f"survey:{ticket.number}:0",
+                            ticket_id=ticket.id, number=ticket.number, phone="13812345678",
+                            status="done", created_at=at, updated_at=at)
+        session.add(call)
+        session.flush()
+        assert call.id is not None
+        attempt = OutboundAttempt(call_id=call.id, attempt=1, phone=call.phone,
+                                  trunk="default", started_at=at, outcome="answered")
+        session.add(attempt)
+        session.flush()
+        assert attempt.id is not None
+        uid = channel_id(attempt.id)
+    return add_recorded_call(world.engine, world.root_rec, uniqueid=uid,  # type: ignore[attr-defined]
+                             caller="13812345678", started=at, kind="comment")
+
+
+def test_given_an_open_ticket_then_its_survey_comment_recording_is_kept_until_it_is_closed(
+        files: ApiWorld, tmp_path: Path) -> None:
+    source = recorded(files, "1700000000.1", days_ago=120, unit="市城管局")
+    comment = survey_comment(files, source.ticket, days_ago=100)
+    other = recorded(files, "1700000000.2", days_ago=120, unit="市城管局")
+    close_ticket(files.engine, other.ticket)
+    gone = survey_comment(files, other.ticket, days_ago=100)
+
+    report = run(files, tmp_path, dry_run=False)
+
+    assert comment.path.exists() and source.path.exists()
+    assert not gone.path.exists() and not other.path.exists()
+    assert {r.id for r in rows(files.engine, Recording)} == {
+        source.recording_id, comment.recording_id}
+    assert report.plan.kept_recordings == 2
+
+    close_ticket(files.engine, source.ticket)
+    report = run(files, tmp_path, dry_run=False)
+    assert not comment.path.exists() and rows(files.engine, Recording) == []
+    assert report.plan.kept_recordings == 0
+
+
+def test_given_a_merged_ticket_then_its_survey_comment_is_kept_while_its_parent_is_open(
+        files: ApiWorld, tmp_path: Path) -> None:
+    parent = recorded(files, "1700000000.1", days_ago=10, unit="市城管局")
+    child = recorded(files, "1700000000.2", days_ago=10, unit="市城管局")
+    with session_scope(files.engine) as session:
+        tickets = {t.number: t for t in session.exec(select(Ticket)).all()}
+        merged = tickets[child.ticket or ""]
+        merged.status, merged.parent_id = "merged", tickets[parent.ticket or ""].id
+        session.add(merged)
+    comment = survey_comment(files, child.ticket, days_ago=100)
+
+    run(files, tmp_path, dry_run=False)
+    assert comment.path.exists()
+
+    close_ticket(files.engine, parent.ticket)
+    run(files, tmp_path, dry_run=False)
+    assert not comment.path.exists()
