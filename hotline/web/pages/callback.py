@@ -9,6 +9,11 @@
                                            (the click-to-call of ``hotline.outbound.http``)
     GET  /callback/tickets/{number}/call   that row's 拨打 cell: the last agent call's state
 
+Under the queue, 自动回访意见: the comments callers spoke at the end of the automatic survey
+(newest first), with the rating and the transcript once made (``hotline.outbound.comments``;
+转写中 until then) and, when the recordings pages are installed, a link to the recording's
+player (role-checked there); a caller still in the queue (after a 重办) shows theirs in the row.
+
 拨打 answers with the row's cell: the call's state, polled every second while it runs, then
 how it ended; refused (no phone of mine to ring, the number already in a call, no number,
 no telephony in this process) the reason in Chinese and the button again.
@@ -22,8 +27,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, col, select
 
+from hotline.calls.models import Recording
 from hotline.errors import AmiUnavailable, HotlineError
 from hotline.outbound.agent_calls import AgentCaller, agent_phone, start_agent_call
+from hotline.outbound.ami import attempt_of
+from hotline.outbound.comments import COMMENT_KIND, revisit_event
 from hotline.outbound.errors import NoAgentPhone, NoCallerPhone, NumberBusy
 from hotline.outbound.models import CallStatus, OutboundAttempt, OutboundCall
 from hotline.outbound.rules import Outcome, Purpose
@@ -93,9 +101,39 @@ def agent_calls(session: Session, ticket_ids: list[int]) -> dict[int, dict[str, 
     return {call.ticket_id: agent_call_state(attempt, call) for attempt, call in rows}
 
 
-def _row(w: Waiting, calls: dict[int, dict[str, object]]) -> dict[str, object]:
+def survey_comments(session: Session, *, limit: int = 20) -> list[dict[str, object]]:
+    """The automatic survey's spoken comments with sound, newest first: the caller's ticket,
+    the rating, the text on the revisit (or the attempt) once transcribed, the recording."""
+    recordings = session.exec(
+        select(Recording).where(Recording.kind == COMMENT_KIND, col(Recording.complete),
+                                col(Recording.duration_seconds) > 0)
+        .order_by(col(Recording.started_at).desc(), col(Recording.id).desc()).limit(limit)
+    ).all()
+    comments: list[dict[str, object]] = []
+    for rec in recordings:
+        attempt_id = attempt_of(rec.call_uniqueid)
+        attempt = session.get(OutboundAttempt, attempt_id) if attempt_id is not None else None
+        call = session.get(OutboundCall, attempt.call_id) if attempt is not None else None
+        if attempt is None or call is None:
+            continue
+        seq = attempt.detail.get("revisit_seq")
+        event = revisit_event(session, ticket_id=call.ticket_id, seq=int(seq)) \
+            if seq is not None else None
+        payload = event.payload if event is not None else {}
+        text = str(payload.get("comment") or attempt.detail.get("comment_text") or "")
+        comments.append({
+            "number": call.caller_ticket or call.number, "ticket": call.number,
+            "result": call.result or "", "at": rec.started_at, "text": text,
+            "transcribed": "comment_text" in attempt.detail or "comment" in payload,
+            "recording_id": rec.id, "seconds": rec.duration_seconds or 0,
+        })
+    return comments
+
+
+def _row(w: Waiting, calls: dict[int, dict[str, object]],
+         spoken: dict[str, dict[str, object]]) -> dict[str, object]:
     return {
-        "agent_call": calls.get(w.caller.id or 0),
+        "agent_call": calls.get(w.caller.id or 0), "spoken": spoken.get(w.caller.number),
         "number": w.caller.number, "ticket": w.ticket.number,
         "merged": w.caller.number != w.ticket.number, "status": w.ticket.status,
         "phone": w.caller.caller_phone, "name": w.caller.caller_name,
@@ -110,12 +148,17 @@ def _row(w: Waiting, calls: dict[int, dict[str, object]]) -> dict[str, object]:
 def _queue(request: Request, session: SessionDep, user: User, **context: Any) -> HTMLResponse:
     waiting = revisit_queue(session=session)
     calls = agent_calls(session, [w.caller.id for w in waiting if w.caller.id is not None])
-    rows = [_row(w, calls) for w in waiting]
+    comments = survey_comments(session)
+    spoken: dict[str, dict[str, object]] = {}
+    for c in reversed(comments):  # the newest comment of each caller wins
+        spoken[str(c["number"])] = c
+    rows = [_row(w, calls, spoken) for w in waiting]
     rows.sort(key=lambda r: (not r["callback"],))  # attempts used up first: nobody else calls
     template = "callback/queue.html" if request.headers.get("hx-request") == "true" \
         else "callback/workspace.html"
     return render(request, template, user=user, rows=rows, results=list(lc.Satisfaction),
-                  **context)
+                  comments=comments, can_listen=hasattr(request.app.state,
+                                                        "recordings_console"), **context)
 
 
 @router.get("/callback", response_class=HTMLResponse)
