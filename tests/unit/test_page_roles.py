@@ -51,6 +51,7 @@ PAGES: dict[str, Page] = {
                                             "/callback/tickets/20991231-99999/call"),
     "/supervisor": Page(frozenset({Role.supervisor})),
     "/supervisor/review": Page(frozenset({Role.supervisor})),
+    "/supervisor/wall": Page(SUP_ADMIN),
     "/supervisor/escalations": Page(SUP_ADMIN),
     "/supervisor/reports": Page(SUP_ADMIN),
     "/supervisor/reports/tickets": Page(SUP_ADMIN,

@@ -3,6 +3,7 @@ requests to decide, and the overdue (red) list.
 
     GET  /supervisor                                   the workspace
     GET  /supervisor/review                            its review panel (fragment, for htmx)
+    GET  /supervisor/wall                              its live wall (fragment, polled by htmx)
     POST /supervisor/tickets/{number}/review           审核: approve, or send back with reason
     POST /supervisor/tickets/{number}/extension        延期审批: approve or refuse
 
@@ -13,6 +14,7 @@ the version the page showed: a ticket changed meanwhile is refused and shown aga
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -23,6 +25,7 @@ from sqlmodel import Session, col, func, select
 from hotline.calls.models import Call
 from hotline.errors import HotlineError
 from hotline.oversight.notices import recent_warnings
+from hotline.seats.models import Seat, SeatState
 from hotline.tickets import lifecycle as lc
 from hotline.tickets import service
 from hotline.tickets.http import (
@@ -36,7 +39,7 @@ from hotline.tickets.lifecycle import Status
 from hotline.tickets.models import ExtensionRequest, Light, Reply, Ticket
 from hotline.tickets.queries import TicketQuery, count_by_light, list_tickets
 from hotline.users.errors import RoleNotAllowed
-from hotline.users.models import Role, User
+from hotline.users.models import Role, User, as_utc
 from hotline.web.deps import Now, SessionDep
 from hotline.web.errors import status_for
 from hotline.web.pages.common import page_user, render
@@ -44,6 +47,7 @@ from hotline.web.pages.supervisor_charts import workspace_charts
 
 router = APIRouter(include_in_schema=False)
 Supervisor = Annotated[User, Depends(page_user(Role.supervisor))]
+WallViewer = Annotated[User, Depends(page_user(Role.supervisor, Role.admin))]
 LIST_LIMIT = 50
 OPEN_CALL_WINDOW = timedelta(hours=12)  # a call never hung up (lost event) stops counting
 
@@ -80,14 +84,56 @@ def _last_replies(session: Session, ticket_ids: list[int]) -> dict[int, Reply]:
     return {r.ticket_id: r for r in rows}  # the last one of each ticket wins
 
 
+@dataclass(frozen=True)
+class SeatView:
+    name: str
+    interface: str
+    state: str  # a SeatState value, or "in_call"
+    label: str
+    reason: str
+
+
+SEAT_ORDER = ("in_call", SeatState.ready.value, SeatState.after_call.value,
+              SeatState.paused.value, SeatState.offline.value)
+
+
 def wall(session: Session, now: datetime) -> dict[str, Any]:
-    in_progress = session.exec(select(func.count()).select_from(Call).where(
-        col(Call.ended_at).is_(None), col(Call.started_at) > now - OPEN_CALL_WINDOW)).one()
-    waiting = session.exec(select(func.count()).select_from(Call).where(
-        col(Call.ended_at).is_(None), col(Call.queue_joined_at).is_not(None),
-        col(Call.queue_left_at).is_(None), col(Call.started_at) > now - OPEN_CALL_WINDOW)).one()
-    return {"calls": int(in_progress), "waiting": int(waiting),
-            "lights": count_by_light(session=session)}
+    """Calls in progress, callers waiting and the longest wait, seats by state, tickets by
+    light. Every call query is a range on the ``started_at`` index (the open-call window)."""
+    recent = col(Call.started_at) > now - OPEN_CALL_WINDOW
+    open_call = col(Call.ended_at).is_(None)
+    in_progress = session.exec(select(func.count()).select_from(Call)
+                               .where(open_call, recent)).one()
+    waiting, first_joined = session.exec(
+        select(func.count(), func.min(Call.queue_joined_at)).select_from(Call).where(
+            open_call, col(Call.queue_joined_at).is_not(None),
+            col(Call.queue_left_at).is_(None), recent)).one()
+    longest = (max(0, int((now - as_utc(first_joined)).total_seconds()))
+               if first_joined is not None else None)
+    talking = {a for a in session.exec(select(Call.answered_by).where(
+        open_call, col(Call.answered_at).is_not(None), recent)).all() if a}
+    seats = _seats(session, talking)
+    return {"calls": int(in_progress), "waiting": int(waiting), "longest_wait": longest,
+            "seats": seats, "lights": count_by_light(session=session)}
+
+
+def _seats(session: Session, talking: set[str]) -> dict[str, list[SeatView]]:
+    """The seats grouped by state; a seat answering an open call is 通话中 whatever its
+    stored state (the queue pauses nothing while the member talks)."""
+    grouped: dict[str, list[SeatView]] = {state: [] for state in SEAT_ORDER}
+    rows = session.exec(select(Seat, User).join(User, col(User.id) == Seat.user_id)
+                        .order_by(col(Seat.interface))).all()
+    for seat, user in rows:
+        name = user.display_name or user.username
+        if seat.state != SeatState.offline and (
+                seat.member_name in talking or seat.interface in talking):
+            view = SeatView(name, seat.interface, "in_call", "通话中", "")
+        else:
+            state = SeatState(seat.state)
+            view = SeatView(name, seat.interface, state.value, state.label,
+                            seat.reason if state is SeatState.paused else "")
+        grouped[view.state].append(view)
+    return grouped
 
 
 @router.get("/supervisor", response_class=HTMLResponse)
@@ -97,6 +143,12 @@ def workspace(request: Request, session: SessionDep, user: Supervisor,
                   charts=workspace_charts(session=session, now=now),
                   warnings=recent_warnings(session=session, now=now, unit_id=None),
                   **review_context(session, now))
+
+
+@router.get("/supervisor/wall", response_class=HTMLResponse)
+def wall_fragment(request: Request, session: SessionDep, user: WallViewer,
+                  now: Now) -> HTMLResponse:
+    return render(request, "supervisor/wall.html", user=user, wall=wall(session, now))
 
 
 @router.get("/supervisor/review", response_class=HTMLResponse)
