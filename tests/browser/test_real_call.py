@@ -63,6 +63,7 @@ def test_given_a_real_call_through_asterisk_when_it_rings_my_seat_then_it_pops_a
         page.select_option("#seat select[name=interface]", f"PJSIP/{SEAT}")
         page.click("#seat form[hx-post='/seat/bind'] button")
         page.wait_for_selector("#seat-state[data-state=offline]")
+        page.wait_for_selector("#seat button[data-key=F5]:not([disabled])")  # swap settled
         page.keyboard.press("F5")  # 示闲: the queue member is unpaused through AMI
         page.wait_for_selector("#seat-state[data-state=ready]")
         assert page.locator("#seat .error").count() == 0

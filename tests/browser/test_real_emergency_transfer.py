@@ -41,6 +41,7 @@ def test_given_a_call_answered_by_seat1_when_the_operator_transfers_to_120_then_
         page.select_option("#seat select[name=interface]", f"PJSIP/{SEAT}")
         page.click("#seat form[hx-post='/seat/bind'] button")
         page.wait_for_selector("#seat-state[data-state=offline]")
+        page.wait_for_selector("#seat button[data-key=F5]:not([disabled])")  # swap settled
         page.keyboard.press("F5")
         page.wait_for_selector("#seat-state[data-state=ready]")
         page.wait_for_selector("body.live")

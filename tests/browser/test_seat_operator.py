@@ -52,6 +52,8 @@ def test_given_a_queue_call_when_it_rings_my_seat_then_it_pops_and_i_dispatch_as
     page.select_option("#seat select[name=interface]", "PJSIP/seat1")
     page.click("#seat form[hx-post='/seat/bind'] button")
     page.wait_for_selector("#seat-state[data-state=offline]")
+    # the panel's F5 button settled (htmx swaps the panel: a key pressed in between reloads)
+    page.wait_for_selector("#seat button[data-key=F5]:not([disabled])")
     # Asterisk is away: the state is not pretended, the operator is told.
     page.keyboard.press("F5")
     page.wait_for_selector("#seat .error")

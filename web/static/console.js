@@ -88,7 +88,9 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     start: "selectionStart" in active ? active.selectionStart : null,
     end: "selectionEnd" in active ? active.selectionEnd : null,
   } : null;
-  typedInPop = {uniqueid: call.dataset.uniqueid, values: changedFields(form), focused};
+  // An error shown above the form (a refused action) stays too, until the next action.
+  const error = document.getElementById("form-error")?.innerHTML || "";
+  typedInPop = {uniqueid: call.dataset.uniqueid, values: changedFields(form), focused, error};
 });
 
 document.addEventListener("htmx:afterSwap", (event) => {
@@ -101,6 +103,8 @@ document.addEventListener("htmx:afterSwap", (event) => {
       if (!field) return;
       if (field.type === "checkbox") field.checked = value; else field.value = value;
     });
+    const shown = document.getElementById("form-error");
+    if (shown && typedInPop.error && !shown.innerHTML.trim()) shown.innerHTML = typedInPop.error;
     const focused = typedInPop.focused;
     const field = focused && form.elements.namedItem(focused.name);
     if (field && typeof field.focus === "function") {
