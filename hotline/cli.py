@@ -145,7 +145,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
   Ctrl-C stops everything.
 """, flush=True)
 
-    app = build_app(settings, on_ready=lambda: ready(app.state.hotline.admin_password))
+    app = build_app(settings, on_ready=lambda: ready(app.state.hotline.admin_password),
+                    freeze_heap=True)
     try:
         uvicorn.run(app, host=settings.web.host, port=settings.web.port, log_level="warning",
                     timeout_graceful_shutdown=GRACEFUL_SHUTDOWN)
@@ -162,7 +163,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from hotline.app import build_app
 
-    uvicorn.run(build_app(settings), host=settings.web.host, port=settings.web.port,
+    uvicorn.run(build_app(settings, freeze_heap=True), host=settings.web.host,
+                port=settings.web.port,
                 log_level="warning", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN)
     return 0
 

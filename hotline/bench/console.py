@@ -32,7 +32,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from hotline.app import build_app
+from hotline.app import build_app, settle_heap
 from hotline.bench.console_pages import (
     BenchClock,
     lookups,
@@ -78,6 +78,7 @@ def bench_database(name: str, url: str, *, plan: SeedPlan, work: Path, reps: int
     clock = BenchClock(plan.now)
     prepare_app(app, clock)
     users = make_users(engine, now=plan.now, seats=[f"PJSIP/{s}" for s in settings.sip.seats])
+    settle_heap()  # as `hotline run` / `serve` do once started (no lifespan here)
     run = DbRun(name)
     try:
         for timing in run_pages(app, engine=engine, clock=clock, users=users, reps=reps,
