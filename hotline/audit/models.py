@@ -5,7 +5,9 @@ player starts) or ``download``; one row per monitoring session of a live call (`
 ``whisper``, ``barge``: ``at`` its start, ``ended_at`` its end, ``detail`` the phone and how
 the originate went); one row per retention clean-up (``retention``: counts and bytes deleted in
 ``detail``). The recording is named by id and path, without a foreign key:
-the entry must outlive the recording when retention deletes it.
+the entry must outlive the recording when retention deletes it. A change of the retention
+periods on the page is one ``retention_edit`` row, the old and new days of each kind in
+``detail``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class AuditAction(enum.StrEnum):
     WHISPER = "whisper"  # 耳语 (the agent hears the supervisor, the caller does not)
     BARGE = "barge"  # 强插 (both hear the supervisor)
     RETENTION = "retention"  # 过期清理
+    RETENTION_EDIT = "retention_edit"  # 保留期限修改: old and new days in ``detail``
     TRANSFER = "transfer"  # 转警: the seat moved a live call to an emergency line (or failed)
 
 

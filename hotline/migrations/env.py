@@ -9,6 +9,7 @@ import hotline.calls.models  # noqa: F401  (register tables)
 import hotline.knowledge.models  # noqa: F401
 import hotline.outbound.models  # noqa: F401
 import hotline.oversight.models  # noqa: F401
+import hotline.retention.models  # noqa: F401
 import hotline.seats.models  # noqa: F401
 import hotline.stt.models  # noqa: F401
 import hotline.tickets.models  # noqa: F401

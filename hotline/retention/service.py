@@ -34,6 +34,7 @@ from hotline.calls.models import Call, IvrStep, Recording
 from hotline.db import session_scope
 from hotline.outbound.ami import attempt_of
 from hotline.outbound.models import OutboundAttempt, OutboundCall
+from hotline.retention.periods import effective
 from hotline.retention.settings import RetentionSettings
 from hotline.stt.models import Transcript, TranscriptionJob
 from hotline.tickets.lifecycle import Status
@@ -209,8 +210,10 @@ def _unlink(path: Path | None, name: str) -> list[str]:
 def run_cleanup(*, engine: Engine, settings: RetentionSettings, now: datetime,
                 recordings_root: Path, exports_dir: Path, dry_run: bool,
                 actor: str = "retention", role: str = "system") -> Report:
-    """Plan, and unless ``dry_run`` delete and write the counts to the audit log."""
+    """Plan, and unless ``dry_run`` delete and write the counts to the audit log. The periods
+    set on the retention page override those of ``settings`` (``periods.effective``)."""
     with session_scope(engine) as session:
+        settings = effective(session=session, base=settings)
         plan = plan_cleanup(session=session, settings=settings, now=now,
                             recordings_root=recordings_root, exports_dir=exports_dir)
         report = Report(plan=plan, dry_run=dry_run)
