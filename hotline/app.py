@@ -294,6 +294,7 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None,
     app.state.agent_caller = hotline.outbound.agent_caller  # click-to-call (hotline.outbound.http)
     app.state.monitor = hotline.monitor  # /supervisor/monitor (hotline.web.pages.monitoring)
     app.state.retention = hotline.retention  # /supervisor/retention
+    app.state.ivr_flows = hotline.flows  # node labels of the IVR paths shown (ivr_path filter)
     include_api(app, engine=hotline.engine, settings=settings, clock=hotline.clock,
                 signal=hotline.ticket_signal, rules=hotline.rules)
     staff = Depends(require_roles(*CALLS_PAGE_ROLES))

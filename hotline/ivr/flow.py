@@ -56,6 +56,7 @@ class DayRule:
 class _NodeBase:
     id: str
     line: int  # 1-based line of the node's id in its flow file
+    label: str | None = None  # what people see in call records (the console), else the id
 
     kind: ClassVar[str] = ""
     interactive: ClassVar[bool] = True  # waits for the caller (keys, voice, a seat, a dial)
@@ -283,3 +284,8 @@ class Flow:
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
+
+    def label_of(self, node_id: str) -> str:
+        """The node's ``label``; its id when it has none or is not (any more) in the flow."""
+        node = self.nodes.get(node_id)
+        return node.label if node is not None and node.label else node_id

@@ -17,6 +17,7 @@ The format is shown by the shipped flows in ``ivr_flows/``; the nodes are in
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -257,11 +258,26 @@ def _build_node(r: FieldReader) -> Node | None:
     if spec is None:
         return None
     required, optional, build, where = spec
-    r.check_fields(required=required, optional=optional, where=where)
+    r.check_fields(required=required, optional=optional | {"label"}, where=where)
     if not r.ok:
         return None
+    label = _label(r)
     node = build(r)
-    return node if r.ok else None
+    if node is None or not r.ok:
+        return None
+    return dataclasses.replace(node, label=label) if label else node
+
+
+LABEL_MAX = 24  # characters: a label is a few words in the console's IVR path
+
+
+def _label(r: FieldReader) -> str | None:
+    """Any node's optional ``label``: a short single line, shown in place of its id."""
+    label = r.text("label")
+    if label is not None and (len(label.strip()) > LABEL_MAX or "\n" in label.strip()):
+        r.error(f"'label' must be one line of at most {LABEL_MAX} characters", key="label")
+        return None
+    return label.strip() if label else None
 
 
 def _build_nodes(

@@ -29,7 +29,7 @@ from hotline.errors import HotlineError
 from hotline.users.errors import NotAuthenticated
 from hotline.users.models import Role, User
 from hotline.web.deps import get_current_user, get_session, mask_phone, web_context
-from hotline.web.pages.labels import FILTERS, TYPE_LABELS
+from hotline.web.pages.labels import FILTERS, TYPE_LABELS, ivr_path
 
 ROLE_LABELS = {
     Role.operator: "话务员", Role.unit_handler: "承办单位", Role.supervisor: "督办",
@@ -122,6 +122,7 @@ def install_pages(app: FastAPI, *, web_dir: Path) -> Jinja2Templates:
     templates.env.filters["hm"] = _hm
     templates.env.filters["left"] = time_left
     templates.env.filters.update(FILTERS)
+    templates.env.filters["ivr_path"] = ivr_path
     templates.env.globals["request_types"] = TYPE_LABELS
     app.state.page_templates = templates
     app.add_exception_handler(LoginRequired, _on_login_required)

@@ -11,6 +11,8 @@ templates through Jinja filters (installed by ``common.install_pages``)::
     {{ c.end_reason | end_zh }}       hangup_by_caller → 来电人挂断 (how a call ended)
     {{ r.kind | recording_zh }}       caller → 来电人录音 (a call's recording)
     {{ c.hangup_cause | cause_zh }}   16 → 正常挂断 (Asterisk's hangup cause)
+    {% for id, label in c.path | ivr_path(c.flow) %}   welcome → (welcome, 欢迎语): the IVR
+                                      path's node labels from the flow files (``label:``)
 
 An unknown code is shown as it is (a new status never hides a row); the citizen-facing
 wording of the public pages is theirs (``public.py``).
@@ -18,9 +20,13 @@ wording of the public pages is theirs (``public.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from hotline.ivr.flow import Flow
 from hotline.tickets import lifecycle as lc
 from hotline.tickets.models import Channel, Light, TicketType
 
@@ -101,3 +107,15 @@ FILTERS: Mapping[str, Callable[[object], str]] = {
     "queue_zh": queue_zh, "end_zh": end_zh, "recording_zh": recording_zh,
     "cause_zh": cause_zh,
 }
+
+
+@pass_context
+def ivr_path(context: Context, path: Iterable[str] | None,
+             flow: str | None) -> list[tuple[str, str]]:
+    """The (node id, label) of each step of a call's IVR path, the labels from the flow the
+    call ran (``app.state.ivr_flows``); a node without a label, or of a flow no longer loaded,
+    shows its id."""
+    request = context.get("request")
+    flows: Mapping[str, Flow] = getattr(request.app.state, "ivr_flows", {}) if request else {}
+    known = flows.get(flow or "")
+    return [(node, known.label_of(node) if known else node) for node in path or ()]
