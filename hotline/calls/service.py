@@ -231,44 +231,64 @@ def recent_files(settings: Settings, *, days: int = 3) -> list[Path]:
     return sorted(p for folder in folders if folder.is_dir() for p in folder.glob("*.wav"))
 
 
+LINK_BATCH = 500  # files linked per transaction at start-up
+
+
 async def link_orphan_files(settings: Settings, store: CallStore, live: set[str],
-                            *, days: int = 3, files: list[Path] | None = None) -> list[str]:
+                            *, days: int = 3, files: list[Path] | None = None,
+                            batch: int = LINK_BATCH) -> list[str]:
     """Create call rows (seen_live=False) and recording rows for files Asterisk made alone.
+
+    ``batch`` files per write, yielding to the event loop between them: the store's writer
+    takes the calls' own writes in between, so calls are followed at once while thousands of
+    files are linked (22,000 in one write held the first calls for 17 s).
 
     Returns the calls whose recordings should be finalised now: those that are over. A call
     still open in our records is left to its hang-up (or to ``reconcile`` closing it).
     """
     root = settings.recordings_dir
     touched: list[str] = []
+    seen: set[str] = set()
     snapshot = recent_files(settings, days=days) if files is None else files
-
-    def fn(session: Session) -> None:
-        files = snapshot
-        names = [p.relative_to(root).as_posix() for p in files]
-        known = set(session.exec(select(Recording.path).where(
-            col(Recording.path).in_(names))).all()) if names else set()
-        for path in files:
-            parsed = parse_name(path)
-            rel = path.relative_to(root).as_posix()
-            if parsed is None or rel in known:
-                continue
-            uid, kind = parsed
-            mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-            call = session.exec(select(Call).where(Call.uniqueid == uid)).first()
-            if call is None:
-                started = _started_from_uniqueid(uid) or mtime
-                call = Call(uniqueid=uid, linkedid=uid, started_at=started, seen_live=False,
-                            ended_at=None if uid in live else mtime,
-                            hangup_cause_text=None if uid in live else "not seen live")
-                session.add(call)
-                log.info("linked recordings of call %s that the controller missed", uid)
-            store.add_recording_sync(session, uid, kind=kind if kind in STANDARD_KINDS else
-                                     "message", name=kind, path=rel, started_at=call.started_at)
-            if uid not in live and call.ended_at is not None and uid not in touched:
-                touched.append(uid)
-
-    await store._run(fn)
+    for start in range(0, len(snapshot), max(1, batch)):
+        chunk = snapshot[start:start + max(1, batch)]
+        await store._run(lambda session, chunk=chunk: _link_files(  # type: ignore[misc]
+            session, root=root, files=chunk, live=live, touched=touched, seen=seen))
+        await asyncio.sleep(0)
     return touched
+
+
+def _link_files(session: Session, *, root: Path, files: list[Path], live: set[str],
+                touched: list[str], seen: set[str]) -> None:
+    names = [p.relative_to(root).as_posix() for p in files]
+    known = set(session.exec(select(Recording.path).where(
+        col(Recording.path).in_(names))).all()) if names else set()
+    parsed = {path: parse_name(path) for path in files}
+    uids = {p[0] for p in parsed.values() if p is not None}
+    calls = {c.uniqueid: c for c in session.exec(select(Call).where(
+        col(Call.uniqueid).in_(uids))).all()} if uids else {}
+    for path, rel in zip(files, names, strict=True):
+        name = parsed[path]
+        if name is None or rel in known:
+            continue
+        uid, kind = name
+        call = calls.get(uid)
+        if call is None:
+            mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            started = _started_from_uniqueid(uid) or mtime
+            call = Call(uniqueid=uid, linkedid=uid, started_at=started, seen_live=False,
+                        ended_at=None if uid in live else mtime,
+                        hangup_cause_text=None if uid in live else "not seen live")
+            session.add(call)
+            calls[uid] = call
+            log.info("linked recordings of call %s that the controller missed", uid)
+        # Not linked yet (``known``), and each file once: added without asking again.
+        session.add(Recording(call_uniqueid=uid, kind=kind if kind in STANDARD_KINDS else
+                              "message", name=kind, path=rel, started_at=call.started_at))
+        if uid not in live and call.ended_at is not None and uid not in seen:
+            seen.add(uid)
+            touched.append(uid)
+    session.flush()
 
 
 def _started_from_uniqueid(uid: str) -> datetime | None:

@@ -391,6 +391,35 @@ async def test_given_controller_reconnects_when_connected_then_orphans_are_linke
     assert all(r.complete and r.problem is None for r in view.recordings)
 
 
+async def test_given_many_files_to_link_at_start_when_a_call_arrives_then_it_is_stored_while_linking_goes_on(  # noqa: E501
+    events: CallEvents, store: CallStore, settings: Settings
+) -> None:
+    """Linking goes in batches through the store's writer: a call's write waits for one
+    batch, not for every file (22,000 files in one write held the first calls for 17 s)."""
+    day = settings.recordings_dir / TODAY
+    header = write_wav(day / f"{_NOW - 1}.1-full.wav", seconds=0.0).read_bytes()
+    for n in range(2, 601):
+        for kind in ("full", "caller"):
+            (day / f"{_NOW - 1}.{n}-{kind}.wav").write_bytes(header)
+    files = sorted(day.glob("*.wav"))
+    assert len(files) == 1199
+
+    linking = asyncio.create_task(link_orphan_files(settings, store, set(), files=files,
+                                                    batch=100))
+    # Until the writer holds the first batch (the store has no event to wait on).
+    while store._writer is None or store._pending:  # noqa: ASYNC110
+        await asyncio.sleep(0)
+    await events.on_event(event("Newchannel", **caller_channel(ChannelState="0")))
+
+    assert not linking.done(), "the call's write waited for every file to be linked"
+    view = store.get(UID)
+    assert view is not None and view.call.caller_number == "13800138000"
+    touched = await linking
+    assert len(touched) == 600
+    assert len(store.recent(limit=1000)) == 601
+    assert sum(len(v.recordings) for v in store.recent(limit=1000)) == 1199
+
+
 # ---- AmiController without Asterisk ----------------------------------------------------------
 
 
