@@ -41,6 +41,7 @@ from hotline.knowledge.models import KnowledgeArticle
 from hotline.knowledge.search import segment
 from hotline.knowledge.service import load_seed
 from hotline.monitoring.service import Monitor
+from hotline.notify.sender import MessageSender
 from hotline.outbound.ami import DialerEvents
 from hotline.outbound.comments import SurveyComments
 from hotline.outbound.plugin import Outbound
@@ -75,6 +76,7 @@ from hotline.web.deps import (
     require_roles,
 )
 from hotline.web.pages import RecordingsConsole, SeatConsole, UnitConsole, include_pages
+from hotline.web.pages import messages as message_pages
 from hotline.web.pages.common import PageForbidden, render
 
 log = logging.getLogger(__name__)
@@ -181,6 +183,8 @@ class Hotline:
                                       settings=settings.retention,
                                       recordings_root=settings.recordings_dir,
                                       exports_dir=settings.exports_dir)
+        # Messages to web callers (SMS: accepted, the survey link), from the change outbox.
+        self.notify = MessageSender.build(settings, engine=self.engine, clock=self.clock)
         self.admin_password: str | None = None  # set once, on the very first start
 
     async def start(self) -> None:
@@ -209,12 +213,14 @@ class Hotline:
         await self.outbound.start()
         await self.monitor.start()
         await self.retention.start()
+        await self.notify.start()
 
     def _prepare_drafts(self) -> None:
         with session_scope(self.engine) as session:
             self.drafts.prepare(session)
 
     async def stop(self) -> None:
+        await self.notify.stop()
         await self.retention.stop()
         await self.monitor.stop()
         await self.outbound.stop()
@@ -248,6 +254,7 @@ class Hotline:
                     "live": self.live.status()},
             "outbound": self.outbound.status(),
             "retention": self.retention.status(),
+            "notify": self.notify.status(),
         }
 
 
@@ -312,6 +319,8 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None,
                                      tz=ZoneInfo(settings.ivr.timezone)),
         public_figures=settings.web.public_figures,
     )
+    app.state.message_sender = hotline.notify  # /supervisor/messages
+    app.include_router(message_pages.router)
     if (web_dir / "static").is_dir():
         app.mount("/static", StaticFiles(directory=str(web_dir / "static")), name="static")
 

@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from hotline.errors import SettingsError
 from hotline.intake.settings import IntakeSettings
 from hotline.monitoring.settings import MonitoringSettings
+from hotline.notify.settings import NotifySettings
 from hotline.outbound.settings import OutboundSettings
 from hotline.oversight.settings import OversightSettings
 from hotline.retention.settings import RetentionSettings
@@ -235,6 +236,7 @@ class Settings(BaseSettings):
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     oversight: OversightSettings = Field(default_factory=OversightSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     @model_validator(mode="after")
     def _check_secret(self) -> Settings:

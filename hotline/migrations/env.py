@@ -7,6 +7,7 @@ import hotline.attachments.models  # noqa: F401
 import hotline.audit.models  # noqa: F401
 import hotline.calls.models  # noqa: F401  (register tables)
 import hotline.knowledge.models  # noqa: F401
+import hotline.notify.models  # noqa: F401
 import hotline.outbound.models  # noqa: F401
 import hotline.oversight.models  # noqa: F401
 import hotline.retention.models  # noqa: F401

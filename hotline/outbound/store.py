@@ -25,6 +25,7 @@ from hotline.outbound.models import (
     QueueCallbackAttempt,
 )
 from hotline.outbound.rules import Live, Purpose, normalize_number
+from hotline.tickets.changes import ChangeBatch, changes_after, latest_cursor
 from hotline.tickets.models import Ticket
 
 
@@ -165,3 +166,14 @@ def write_cursor(*, session: Session, name: str, cursor: int) -> None:
     row = session.get(OutboxCursor, name) or OutboxCursor(name=name)
     row.cursor = cursor
     session.add(row)
+
+
+def next_changes(*, session: Session, reader: str, now: datetime, limit: int = 200
+                 ) -> ChangeBatch | None:
+    """The next batch of the change outbox for ``reader`` (its cursor moved by the caller,
+    ``write_cursor``); None on its very first read, which starts it at the newest change."""
+    cursor = read_cursor(session=session, name=reader)
+    if cursor >= 0:
+        return changes_after(session=session, cursor=cursor, now=now, limit=limit)
+    write_cursor(session=session, name=reader, cursor=latest_cursor(session=session))
+    return None

@@ -58,6 +58,7 @@ PAGES: dict[str, Page] = {
                                         "/supervisor/reports/tickets?unit=市城管局&measure=redo"),
     "/supervisor/monitor": Page(SUP_ADMIN),
     "/supervisor/retention": Page(SUP_ADMIN),
+    "/supervisor/messages": Page(SUP_ADMIN),
     "/supervisor/audit": Page(SUP_ADMIN),
     "/supervisor/recordings": Page(SUP_ADMIN | {Role.callback_agent}),
     "/supervisor/recordings/{recording_id}": Page(SUP_ADMIN | {Role.callback_agent},
