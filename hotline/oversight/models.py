@@ -1,4 +1,5 @@
-"""The stored oversight facts: one row per ticket and unit (``definitions.UnitFacts``).
+"""The stored oversight facts: one row per ticket and unit (``definitions.UnitFacts``); and
+the scheduled reports generated (``OversightReport``).
 
 Written in the transaction of every ticket transition (``store.on_transition``), so they never
 lag the tickets. Each rate reads the rows whose own date falls in the period, through one of
@@ -8,9 +9,9 @@ the date indexes or the unit-and-date indexes, which also hold the columns the r
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -51,3 +52,28 @@ class OversightFact(SQLModel, table=True):
     revisited_at: datetime | None = None
     satisfaction: str | None = Field(default=None, sa_type=String(8))
     unsatisfied_twice: bool = False
+
+
+class OversightReport(SQLModel, table=True):
+    """A scheduled report (日报, 周报, 月报) of one ended period, generated once
+    (``generated.py``): the unique (kind, period_start) is the claim. ``status``: generating
+    (claimed at ``claimed_at`` by ``claimed_by``), done (``files`` under ``folder`` of the
+    exports folder: name → bytes), failed (``error``; claimed again at the next pass),
+    removed (the retention clean-up deleted its files)."""
+
+    __tablename__ = "oversight_report"
+    __table_args__ = (UniqueConstraint("kind", "period_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_type=String(8))
+    period_start: date  # local dates: [period_start, period_end)
+    period_end: date
+    status: str = Field(sa_type=String(12), index=True)
+    claimed_at: datetime
+    claimed_by: str = Field(default="", max_length=64)
+    attempts: int = 0
+    generated_at: datetime | None = Field(default=None, index=True)
+    folder: str = Field(default="", max_length=255)  # relative to the exports folder
+    files: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str = Field(default="", max_length=500)
+    removed_at: datetime | None = None
