@@ -5,6 +5,7 @@ sender's pass through an in-memory gateway (a real ``SmsGateway``, not a mock)."
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -166,6 +167,31 @@ def test_given_a_message_claimed_then_no_second_claim_and_sent_once(engine: Engi
     assert (sent.status, sent.attempts, sent.last_error) == (S.SENT, 1, None)
     assert sent.sent_at == now
     assert claim(engine, now + timedelta(days=1)) == []
+
+
+def test_given_senders_claiming_at_once_then_each_message_is_taken_exactly_once(
+    engine: Engine,
+) -> None:
+    now = Clock()()
+    for n in range(12):
+        new_ticket(engine, now, phone=f"1380000{n:04d}")
+    plan(engine, now)
+    ids = sorted(m.id or 0 for m in messages(engine))
+    taken: list[int] = []
+    lock, start = threading.Lock(), threading.Barrier(4)
+
+    def sender() -> None:
+        start.wait()
+        while claims := claim(engine, now):
+            with lock:
+                taken.extend(c.message_id for c in claims)
+
+    threads = [threading.Thread(target=sender) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(ids) == 12 and sorted(taken) == ids
 
 
 def test_given_failed_attempts_then_retried_after_a_doubling_backoff_then_failed(
