@@ -19,7 +19,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -48,11 +48,11 @@ class MessageSender:
     def __init__(self, *, engine: Engine, clock: Callable[[], datetime],
                  gateway: SmsGateway | None, wording: Wording, backoff: Backoff | None = None,
                  lease_seconds: float = 120.0, interval: float = 10.0,
-                 enabled: bool = True) -> None:
+                 resend_within: timedelta = timedelta(days=3), enabled: bool = True) -> None:
         self.engine, self.clock, self.gateway, self.wording = engine, clock, gateway, wording
         self.backoff = backoff or Backoff()
         self.lease_seconds, self.interval = lease_seconds, interval
-        self.enabled = enabled
+        self.resend_within, self.enabled = resend_within, enabled
         self.owner = f"sender-{os.getpid()}"
         self.passes = self.sent = self.failed = 0
         self.last_error: str | None = None
@@ -73,7 +73,7 @@ class MessageSender:
                    backoff=Backoff(max_attempts=s.max_attempts, base_seconds=s.backoff_seconds,
                                    cap_seconds=s.backoff_max_seconds),
                    lease_seconds=s.lease_seconds, interval=s.interval_seconds,
-                   enabled=s.enabled)
+                   resend_within=timedelta(hours=s.resend_within_hours), enabled=s.enabled)
 
     # one pass ----------------------------------------------------------------------------
     def prepare(self) -> Planned:
@@ -83,7 +83,7 @@ class MessageSender:
         with session_scope(self.engine) as session:
             store.reap_expired(session=session, now=now)
             if self.gateway is not None:
-                store.requeue_no_gateway(session=session, now=now)
+                store.requeue_no_gateway(session=session, now=now, within=self.resend_within)
         return self.plan()
 
     def plan(self) -> Planned:

@@ -32,6 +32,9 @@ class NotifySettings(BaseModel):
     # after this long and it is marked failed (outcome unknown), never sent a second time.
     lease_seconds: float = Field(default=120.0, gt=0)
     interval_seconds: float = Field(default=10.0, gt=0)
+    # Messages kept for want of a gateway go out once one is configured (at the next start)
+    # if they are at most this old; older ones stay listed as no_gateway.
+    resend_within_hours: float = Field(default=72.0, ge=0)
 
     @model_validator(mode="after")
     def _check(self) -> NotifySettings:

@@ -188,10 +188,13 @@ def park_without_gateway(*, session: Session, now: datetime) -> int:
         updated_at=now))
 
 
-def requeue_no_gateway(*, session: Session, now: datetime) -> int:
-    """A gateway is configured now: the messages kept for want of one go out (screened then:
-    a survey answered meanwhile is cancelled)."""
-    return _count(session, update(Message).where(col(Message.status) == S.NO_GATEWAY).values(
+def requeue_no_gateway(*, session: Session, now: datetime,
+                       within: timedelta = timedelta(days=3)) -> int:
+    """A gateway is configured now: the messages kept for want of one made ``within`` the
+    last while go out (screened then: a survey answered meanwhile is cancelled); older ones
+    stay listed as ``no_gateway`` (news of days ago would only confuse)."""
+    return _count(session, update(Message).where(
+        col(Message.status) == S.NO_GATEWAY, col(Message.created_at) >= now - within).values(
         status=S.PENDING, next_attempt_at=now, last_error=None, updated_at=now))
 
 

@@ -95,6 +95,12 @@ def one_message(engine: Engine, now: datetime) -> OutgoingMessage:
     return message
 
 
+def one_message_more(engine: Engine, now: datetime) -> OutgoingMessage:
+    ticket = new_ticket(engine, now, phone="13900009999")
+    plan(engine, now)
+    return next(m for m in messages(engine) if m.number == ticket.number)
+
+
 def claim(engine: Engine, now: datetime) -> list[store.Claim]:
     with session_scope(engine) as session:
         return store.claim(session=session, now=now, limit=10, lease_seconds=LEASE)
@@ -259,7 +265,7 @@ def test_given_the_survey_answered_before_it_went_out_then_cancelled(engine: Eng
     assert status_of(engine, survey.id).status == S.CANCELLED
 
 
-def test_given_no_gateway_then_kept_as_no_gateway_until_one_is_configured(
+def test_given_no_gateway_then_kept_as_no_gateway_and_recent_ones_sent_once_one_is_configured(
     engine: Engine,
 ) -> None:
     now = Clock()()
@@ -268,10 +274,14 @@ def test_given_no_gateway_then_kept_as_no_gateway_until_one_is_configured(
         assert store.park_without_gateway(session=session, now=now) == 1
         assert store.counts(session=session) == {S.NO_GATEWAY: 1}
     assert claim(engine, now) == []
+    old = one_message_more(engine, now - timedelta(days=4))
     with session_scope(engine) as session:
-        assert store.requeue_no_gateway(session=session, now=now) == 1
+        assert store.park_without_gateway(session=session, now=now) == 1
+        assert store.requeue_no_gateway(session=session, now=now,
+                                        within=timedelta(days=3)) == 1
     [taken] = claim(engine, now)
     assert taken.message_id == message.id
+    assert status_of(engine, old.id).status == S.NO_GATEWAY  # news of days ago: kept
 
 
 # --- the sender's pass -------------------------------------------------------------------
@@ -313,7 +323,7 @@ async def test_given_the_sender_when_the_gateway_refuses_once_then_sent_after_th
     assert (await sender.run_once()).sent == 0  # never twice
 
 
-async def test_given_no_gateway_when_the_sender_passes_then_listed_not_dropped(
+async def test_given_no_gateway_when_the_sender_passes_then_kept_and_sent_after_a_restart_with_one(
     engine: Engine,
 ) -> None:
     clock = Clock()
@@ -323,6 +333,13 @@ async def test_given_no_gateway_when_the_sender_passes_then_listed_not_dropped(
     assert (result.planned.accepted, result.parked, result.sent) == (1, 1, 0)
     [message] = messages(engine)
     assert message.status == S.NO_GATEWAY and "notify.sms_url" in (message.last_error or "")
+
+    gateway = MemoryGateway()  # configured, and the app started again
+    restarted = MessageSender(engine=engine, clock=clock, gateway=gateway, wording=WORDING)
+    restarted.prepare()
+    assert (await restarted.run_once()).sent == 1
+    assert [to for to, _, _ in gateway.taken] == [PHONE]
+    assert messages(engine)[0].status == S.SENT
 
 
 # --- schema and settings -----------------------------------------------------------------
