@@ -157,6 +157,25 @@ def test_given_a_web_ticket_reviewed_then_a_survey_link_signed_for_its_round_onc
     assert survey[1].text.endswith(survey_token("test-secret", ticket.number, 1))
 
 
+def test_given_a_web_ticket_merged_into_a_phone_one_then_its_caller_gets_their_own_link(
+    engine: Engine,
+) -> None:
+    clock = Clock()
+    parent = new_ticket(engine, clock(), channel="phone", phone="13900000001")
+    child = new_ticket(engine, clock())
+    assert parent.id is not None and child.id is not None
+    with session_scope(engine) as session:
+        service.merge_tickets(session=session, child_id=child.id, parent_id=parent.id,
+                              actor="op", now=clock())
+    handle_and_approve(engine, parent, clock())
+    plan(engine, clock())
+    [survey] = [m for m in messages(engine) if m.kind == MessageKind.SURVEY]
+    assert (survey.number, survey.phone, survey.ticket_id) == (child.number, PHONE, parent.id)
+    assert survey.text.endswith(survey_token("test-secret", child.number, 0))
+    [taken] = [c for c in claim(engine, clock()) if c.message_id == survey.id]
+    assert taken.phone == PHONE
+
+
 # --- claim, lease, retries ---------------------------------------------------------------
 
 
