@@ -42,7 +42,6 @@ from hotline.knowledge.search import segment
 from hotline.knowledge.service import load_seed
 from hotline.monitoring.service import Monitor
 from hotline.notify.sender import MessageSender
-from hotline.outbound.ami import DialerEvents
 from hotline.outbound.comments import SurveyComments
 from hotline.outbound.plugin import Outbound
 from hotline.oversight.scheduler import WarningScheduler
@@ -129,7 +128,8 @@ class Hotline:
         # One calendar (the configured holidays) for deadlines, the IVR and outbound calls.
         self.rules = rules_from_settings(settings)
         self.lights = LightScheduler(engine=self.engine, clock=self.clock,
-                                     on_change=self.ticket_signal.notify)
+                                     on_change=self.ticket_signal.notify,
+                                     limits=self.rules.limits)
         # Early warnings (未诉先办) told once per period, shown as notices on the consoles.
         self.warnings = WarningScheduler(engine=self.engine, clock=self.clock,
                                          settings=settings.oversight, zone=tz,
@@ -175,7 +175,8 @@ class Hotline:
                                        runner=self.runner, rules=self.rules,
                                        on_comment=self.stt.notify)
         self.agi.add_route("outbound", self.outbound.flows.handle)
-        self.ami.handler = DialerEvents(inner=self.ami.handler, dialer=self.outbound.dialer)
+        # Hang-ups to the dialer and the outbound recordings; call-backs onto the seats' pops.
+        self.ami.handler = self.outbound.events(inner=self.ami.handler, board=self.pop)
         # Supervisors listen in on live calls (ChanSpy, AMI Originate to their phone).
         self.monitor = Monitor(ami=self.ami, engine=self.engine, clock=self.clock,
                                settings=settings.monitoring)

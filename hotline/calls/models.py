@@ -38,6 +38,8 @@ class CallBase(SQLModel):
 
 class Call(CallBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    # The 受理 clock's light last published (``hotline.tickets.accept``): none yet, yellow, red
+    accept_light: str | None = Field(default=None, max_length=8)
     ivr_path: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 

@@ -30,6 +30,7 @@ from hotline.errors import AmiActionFailed, AmiUnavailable
 from hotline.outbound.ami import AmiSender, reached
 from hotline.outbound.errors import NoAgentPhone, NumberBusy
 from hotline.outbound.models import OutboundAttempt
+from hotline.outbound.recordings import bridged_call
 from hotline.outbound.rules import Outcome, Purpose, TrunkLimits, normalize_number
 from hotline.outbound.service import Policy, check_dialable, record_agent_end
 from hotline.outbound.settings import OutboundSettings
@@ -89,6 +90,7 @@ def start_agent_call(
     attempt.uniqueid = uid
     attempt.detail = {"agent": agent, "agent_phone": agent_dial, "recording": recording}
     session.add(attempt)
+    bridged_call(session, uniqueid=uid, phone=call.phone, recording=recording, now=now)
     session.flush()
     return AgentCall(call_id=call.id, attempt_id=attempt.id, ticket=ticket.number,
                      phone=call.phone, agent=agent, agent_phone=agent_dial, uniqueid=uid,

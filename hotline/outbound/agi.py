@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hotline.calls.ivr_session import IvrCallHandler
+from hotline.calls.store import utcnow
 from hotline.ivr.ports import Prompt
 from hotline.outbound.ami import AmiDialer, FlowEnd
 from hotline.outbound.comments import COMMENT_KIND, mark_complete
@@ -74,6 +75,10 @@ class OutboundFlowHandler(IvrCallHandler):
         end = FlowEnd()
         _values.set(values)
         _end.set(end)
+        # The call's row is an outbound call to the number dialled (the channel's caller ID
+        # is the hotline's own): found in recording search by the citizen's number.
+        request.headers["agi_callerid"] = self.dialer.phone_for(uid) or ""
+        await self.store.update_call(uid, started_at=utcnow(), direction="out")
         try:
             await super().handle(request)
         finally:

@@ -129,6 +129,12 @@ class AmiDialer:
         entry = self._calls.get(attempt) if attempt is not None else None
         return prompt_values(entry[0], tz=self.tz) if entry else None
 
+    def phone_for(self, uniqueid: str) -> str | None:
+        """The number dialled on this outbound channel (None for any other)."""
+        attempt = attempt_of(uniqueid)
+        entry = self._calls.get(attempt) if attempt is not None else None
+        return entry[0].phone if entry else None
+
     def flow_ended(self, uniqueid: str, end: FlowEnd) -> None:
         attempt = attempt_of(uniqueid)
         entry = self._calls.get(attempt) if attempt is not None else None
@@ -175,12 +181,31 @@ class AmiDialer:
             self._hangups.pop(uid, None)
 
 
+class HangupListener(Protocol):
+    def on_hangup(self, event: dict[str, str]) -> None: ...
+
+
+class PopSource(Protocol):
+    def pop_events(self, event: dict[str, str]) -> list[dict[str, str]]: ...
+
+
+class PopSink(Protocol):
+    async def on_event(self, event: dict[str, str]) -> None: ...
+
+
 class DialerEvents:
     """An AMI event handler that passes every event on to ``inner`` and channel hang-ups to
-    the dialer (``AmiController(handler=...)``; set after the dialer is built)."""
+    the dialer and to ``recordings`` (outbound calls' recordings finished at hang-up:
+    ``recordings.OutboundRecordings``); ``pops`` turns the events of a call it placed onto a
+    seat into the seat's pop events, for ``board`` (``queue_callbacks.QueueCallbacks``:
+    a call-back rings the seat showing why the call is returned). Set after the dialer is
+    built (``AmiController(handler=...)``, ``plugin.Outbound.events``)."""
 
-    def __init__(self, *, inner: Any, dialer: AmiDialer) -> None:
+    def __init__(self, *, inner: Any, dialer: AmiDialer,
+                 recordings: HangupListener | None = None, pops: PopSource | None = None,
+                 board: PopSink | None = None) -> None:
         self.inner, self.dialer = inner, dialer
+        self.recordings, self.pops, self.board = recordings, pops, board
 
     async def on_connected(self, controller: Any) -> None:
         await self.inner.on_connected(controller)
@@ -188,4 +213,9 @@ class DialerEvents:
     async def on_event(self, event: dict[str, str]) -> None:
         if event.get("Event") == "Hangup":
             self.dialer.on_hangup(event)
+            if self.recordings is not None:
+                self.recordings.on_hangup(event)
         await self.inner.on_event(event)
+        if self.pops is not None and self.board is not None:
+            for pop in self.pops.pop_events(event):
+                await self.board.on_event(pop)

@@ -7,7 +7,9 @@ the same transaction as the rating (``service.record_report`` → ``queue_commen
 job is as durable as the rating and never runs before the revisit exists. When the transcript
 is stored, ``SurveyComments`` (the transcription service's hook) writes its text on the
 attempt (``comment_text``) and on the ticket's revisit event (``comment``, where a callback
-agent's typed comment goes); every other transcript goes on to the next hook (drafts).
+agent's typed comment goes); every other transcript goes on to the next hook (drafts), but
+those of outbound calls (the caller side of a survey, once its recordings are finished at
+hang-up: ``recordings.py``), which are no citizen's request.
 
     service = TranscriptionService(settings, engine, on_transcript=SurveyComments(inner=drafts))
 """
@@ -20,7 +22,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from hotline.calls.models import Recording
+from hotline.calls.models import Call, Recording
 from hotline.outbound.ami import attempt_of
 from hotline.outbound.models import OutboundAttempt, OutboundCall
 from hotline.recording.files import AudioInfo
@@ -104,5 +106,15 @@ class SurveyComments:
     def __call__(self, session: Session, transcript: Transcript) -> None:
         if comment_from_transcript(session=session, transcript=transcript):
             self.stored += 1
-        elif self.inner is not None:
+        elif self.inner is not None and not of_outbound_call(session, transcript):
             self.inner(session, transcript)
+
+
+def of_outbound_call(session: Session, transcript: Transcript) -> bool:
+    """The transcript is of a call we placed (a survey's or reminder's caller side): kept
+    with its recording, never drafted into a ticket as a citizen's call would be."""
+    rec = session.get(Recording, transcript.recording_id) if transcript.recording_id else None
+    if rec is None:
+        return False
+    call = session.exec(select(Call).where(Call.uniqueid == rec.call_uniqueid)).first()
+    return call is not None and call.direction == "out"

@@ -74,6 +74,7 @@ class EscalationView(BaseModel):
     resolved_at: datetime | None
     resolved_by: str | None
     note: str | None
+    call: str | None = None  # a call not accepted in time (超时未受理): no ticket, its uniqueid
 
 
 class ResolveBody(BaseModel):
@@ -150,7 +151,7 @@ def escalation_view(row: Escalation) -> EscalationView:
     assert row.id is not None
     return EscalationView(id=row.id, ticket=row.number, unit=row.unit, deadline=row.deadline,
                           reason=row.reason, at=row.at, resolved_at=row.resolved_at,
-                          resolved_by=row.resolved_by, note=row.note)
+                          resolved_by=row.resolved_by, note=row.note, call=row.call_uniqueid)
 
 
 @router.get("/escalations", dependencies=[SUPERVISORS],

@@ -95,17 +95,20 @@ class DoNotCall(SQLModel, table=True):
 
 class Escalation(SQLModel, table=True):
     """The supervisors' list: a red ticket whose unit did not acknowledge the reminder within
-    a working day, or whose unit has no duty phone to remind."""
+    a working day, or whose unit has no duty phone to remind; or a call a seat answered that
+    had no ticket when its 受理 clock ran out (``not_accepted``: no ticket, ``call_uniqueid``
+    says which call, ``unit`` the seat that answered it)."""
 
     __tablename__ = "outbound_escalation"
 
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     number: str = Field(max_length=16)
     call_id: int | None = Field(default=None, foreign_key="outbound_call.id", unique=True)
+    call_uniqueid: str | None = Field(default=None, max_length=64)
     unit: str | None = Field(default=None, max_length=64)
     deadline: datetime | None = None
-    reason: str = Field(max_length=32)  # not_acknowledged / no_duty_phone
+    reason: str = Field(max_length=32)  # not_acknowledged / no_duty_phone / not_accepted …
     at: datetime = Field(index=True)
     resolved_at: datetime | None = None
     resolved_by: str | None = Field(default=None, max_length=64)

@@ -14,6 +14,9 @@
   without a duty phone the ticket goes onto the supervisors' escalation list (the center).
 * A ticket not dispatched in time (受理 → 派单, 2 minutes) has no unit to call: red puts it on
   the supervisors' escalation list (reason ``not_dispatched``); dispatching is the center's.
+* A call a seat answered with no ticket when its 受理 clock runs out (kind ``accept``, red;
+  ``hotline.tickets.accept``) goes onto the supervisors' escalation list (reason
+  ``not_accepted``, 超时未受理) with the call and the seat; yellow calls nobody.
 * A transition after which the ticket's light is better than a reminder's (the clock that
   turned yellow or red stopped: signed, 到场, an extension approved …) cancels that reminder
   if not yet placed.
@@ -84,6 +87,8 @@ def plan_batch(*, session: Session, now: datetime, planning: Planning, limit: in
     batch = changes_after(session=session, cursor=cursor, now=now, limit=limit)
     planned = Planned(changes=len(batch.changes))
     for change in batch.changes:
+        if change.kind == ChangeKind.ACCEPT:
+            planned.escalations += _escalate_unaccepted(session, change, now=now)
         if change.ticket_id is None:
             continue
         try:
@@ -234,3 +239,15 @@ def _escalation_reason(ticket: Ticket, *, review: bool) -> str:
     if review:
         return "park_review"
     return "not_dispatched" if ticket.status == lc.Status.ACCEPTED else "no_duty_phone"
+
+
+def _escalate_unaccepted(session: Session, change: TicketChange, *, now: datetime) -> int:
+    """A red 受理 clock: the call onto the supervisors' list (超时未受理)."""
+    if change.action != "red":
+        return 0
+    deadline = change.payload.get("deadline")
+    session.add(Escalation(ticket_id=None, number="", reason="not_accepted", at=now,
+                           call_uniqueid=change.payload.get("uniqueid"),
+                           unit=change.payload.get("seat") or None,
+                           deadline=datetime.fromisoformat(deadline) if deadline else None))
+    return 1

@@ -19,10 +19,13 @@ from sqlalchemy import Engine
 
 from hotline.calls.store import CallStore
 from hotline.config import Settings
+from hotline.outbound.agent_calls import CHANNEL_PREFIX as AGENT_PREFIX
 from hotline.outbound.agent_calls import AgentCaller
 from hotline.outbound.agi import OutboundFlowHandler
-from hotline.outbound.ami import AmiDialer, AmiSender
+from hotline.outbound.ami import CHANNEL_PREFIX, AmiDialer, AmiSender, DialerEvents, PopSink
+from hotline.outbound.queue_callbacks import CHANNEL_PREFIX as QUEUE_CALLBACK_PREFIX
 from hotline.outbound.queue_callbacks import QueueCallbacks
+from hotline.outbound.recordings import OutboundRecordings
 from hotline.outbound.rules import CallingHours, RetryPolicy, TrunkLimits
 from hotline.outbound.scheduler import OutboundScheduler
 from hotline.outbound.service import Policy
@@ -60,6 +63,7 @@ class Outbound:
     scheduler: OutboundScheduler
     agent_caller: AgentCaller
     queue_callbacks: QueueCallbacks
+    recordings: OutboundRecordings
     enabled: bool
     interval: float
     queue_callbacks_on: bool
@@ -70,8 +74,9 @@ class Outbound:
               rules: Rules | None = None, on_comment: Callable[[], None] | None = None
               ) -> Outbound:
         """``rules``: the app's ticket rules (default: built from the settings alike);
-        ``on_comment``: told when a survey comment was queued for transcription (wake the
-        transcription service)."""
+        ``on_comment``: told when a survey comment was queued for transcription, or an
+        outbound call's recordings were finished at its hang-up (wake the transcription
+        service)."""
         tz = ZoneInfo(settings.ivr.timezone)
         s = settings.outbound
         dialer = AmiDialer(ami=ami, settings=s, tz=tz)
@@ -87,9 +92,18 @@ class Outbound:
         queue_callbacks = QueueCallbacks(ami=ami, engine=engine, clock=clock, settings=s,
                                          queue=settings.queue.name, policy=policy,
                                          max_attempts=s.queue_callback_attempts)
+        recordings = OutboundRecordings(
+            settings=settings, store=store, on_complete=on_comment,
+            prefixes=(CHANNEL_PREFIX, AGENT_PREFIX, QUEUE_CALLBACK_PREFIX))
         return cls(dialer=dialer, flows=flows, scheduler=scheduler, agent_caller=agent_caller,
-                   queue_callbacks=queue_callbacks, enabled=s.enabled,
+                   queue_callbacks=queue_callbacks, recordings=recordings, enabled=s.enabled,
                    interval=s.interval_seconds, queue_callbacks_on=s.queue_callbacks)
+
+    def events(self, *, inner: Any, board: PopSink | None = None) -> DialerEvents:
+        """The AMI event handler around ``inner``: hang-ups to the dialer and the recordings,
+        the call-backs' rings onto the seats' pops (``board``)."""
+        return DialerEvents(inner=inner, dialer=self.dialer, recordings=self.recordings,
+                            pops=self.queue_callbacks, board=board)
 
     async def start(self) -> None:
         if self.enabled:
@@ -101,6 +115,7 @@ class Outbound:
         await self.agent_caller.stop()
         await self.queue_callbacks.stop()
         await self.scheduler.stop()
+        await self.recordings.drain()
 
     def status(self) -> dict[str, object]:
         return {"enabled": self.enabled, **self.scheduler.status(),

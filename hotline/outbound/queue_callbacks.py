@@ -37,6 +37,7 @@ from hotline.errors import AmiActionFailed, AmiUnavailable
 from hotline.outbound.agent_calls import bridge, bridge_action
 from hotline.outbound.ami import AmiSender
 from hotline.outbound.models import QueueCallback, QueueCallbackAttempt, QueueCallbackStatus
+from hotline.outbound.recordings import bridged_call
 from hotline.outbound.rules import (
     Candidate,
     Done,
@@ -171,6 +172,7 @@ class QueueCallbacks:
             minutes=settings.queue_callback_retry_minutes))
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
+        self._ringing: dict[str, Placed] = {}  # by channel id, while the call lasts
         self.placed = 0
         self.last_error: str | None = None
 
@@ -252,23 +254,48 @@ class QueueCallbacks:
         attempt = QueueCallbackAttempt(callback_id=row.id, attempt=row.attempts, phone=row.phone,
                                        trunk=trunk, seat=seat, started_at=now,
                                        uniqueid=row.uniqueid)
+        recording = f"{now:%Y/%m/%d}/{row.uniqueid}-agent.wav"
         session.add(row)
         session.add(attempt)
+        bridged_call(session, uniqueid=row.uniqueid, phone=row.phone, recording=recording,
+                     now=now)
         session.flush()
         assert attempt.id is not None
         return Placed(id=row.id, attempt_id=attempt.id, phone=row.phone, reason=row.reason,
-                      seat=seat, uniqueid=row.uniqueid,
-                      recording=f"{now:%Y/%m/%d}/{row.uniqueid}-agent.wav")
+                      seat=seat, uniqueid=row.uniqueid, recording=recording)
 
     def _launch(self, placed: Placed) -> asyncio.Task[None]:
         task = asyncio.create_task(self._call(placed), name=f"queue-callback-{placed.id}")
         self._tasks.add(task)
+        self._ringing[placed.uniqueid] = placed
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._ringing.pop(placed.uniqueid, None))
         self.placed += 1
         return task
 
+    def pop_events(self, event: dict[str, str]) -> list[dict[str, str]]:
+        """The seat's pop of a call-back placed onto it, as the queue's own calls make it
+        (``hotline.seats.pop.PopBoard``): its phone ringing (the channel created) is
+        ``AgentCalled``, answered (``Newstate`` Up) ``AgentConnect``; the caller is the
+        number called back and the caller's name why (``REASON_LABELS``), as the seat's
+        phone shows them. Its hang-up ends the pop by the channel's id as for any call."""
+        placed = self._ringing.get(event.get("Uniqueid", ""))
+        name = event.get("Event")
+        if placed is None:
+            return []
+        if name == "Newchannel":
+            pop = "AgentCalled"
+        elif name == "Newstate" and event.get("ChannelState") == "6":
+            pop = "AgentConnect"
+        else:
+            return []
+        return [{"Event": pop, "Interface": placed.seat, "Uniqueid": placed.uniqueid,
+                 "CallerIDNum": placed.phone,
+                 "CallerIDName": REASON_LABELS.get(placed.reason, "回拨"),
+                 "Channel": event.get("Channel", "")}]
+
     async def _call(self, placed: Placed) -> None:
-        label = REASON_LABELS.get(placed.reason, "回拨")
+        label = REASON_LABELS.get(placed.reason, "回拨")  # shown on the seat's phone and pop
         action = bridge_action(self.settings, agent=placed.seat, uid=placed.uniqueid,
                                phone=placed.phone, caller_id=f'"{label}" <{placed.phone}>',
                                recording=placed.recording)

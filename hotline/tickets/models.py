@@ -329,6 +329,9 @@ class ChangeKind(enum.StrEnum):
     # A parked ticket's (挂账) review date came (action ``park_review``, ``scanner.scan``): the
     # center and the unit are reminded; the ticket stays parked.
     REVIEW = "review"
+    # A call a seat answered has no ticket yet and its 受理 clock turned yellow or red (action
+    # the light; ``hotline.tickets.accept``): no ticket, the call's uniqueid in the payload.
+    ACCEPT = "accept"
 
 
 class TicketChange(SQLModel, table=True):

@@ -1,5 +1,6 @@
 """The deadline scheduler: every ``interval`` it publishes the tickets whose light got worse,
-and the parked tickets (挂账) whose review date came.
+and the parked tickets (挂账) whose review date came; and the calls a seat answered whose
+受理 clock turned yellow or red with no ticket yet (``accept.scan_accept``).
 
 Each pass runs ``scanner.scan`` in batches in one transaction per batch: the new
 light is stored on the ticket and a ``light`` change (or a ``review`` change of a parked
@@ -22,6 +23,9 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from hotline.db import session_scope
+from hotline.tickets.accept import scan_accept
+from hotline.tickets.calendar import Limits
+from hotline.tickets.lifecycle import DEFAULT_LIMITS
 from hotline.tickets.scanner import scan
 
 log = logging.getLogger(__name__)
@@ -32,18 +36,20 @@ MAX_BATCHES = 2000
 class LightScheduler:
     def __init__(
         self, *, engine: Engine, clock: Callable[[], datetime], interval: float = 30.0,
-        on_change: Callable[[], None] | None = None,
+        on_change: Callable[[], None] | None = None, limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.engine, self.clock, self.interval = engine, clock, interval
-        self.on_change = on_change
+        self.on_change, self.limits = on_change, limits
         self.passes = 0
         self.published = 0
         self.reviews = 0
+        self.accepts = 0
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
 
     def run_once(self) -> int:
-        """One pass; returns how many changes (light changes and park reviews) it published."""
+        """One pass; returns how many changes (light changes, park reviews and 受理 lights)
+        it published."""
         now, total, reviews = self.clock(), 0, 0
         for _ in range(MAX_BATCHES):  # bounded: a row that stays due cannot spin the loop
             with session_scope(self.engine) as session:
@@ -54,10 +60,19 @@ class LightScheduler:
                 self.on_change()
             if done.looked < BATCH:
                 break
+        accepts = self._scan_accept(now)
         self.passes += 1
-        self.published += total
+        self.published += total + accepts
         self.reviews += reviews
-        return total
+        self.accepts += accepts
+        return total + accepts
+
+    def _scan_accept(self, now: datetime) -> int:
+        with session_scope(self.engine) as session:
+            changed = scan_accept(session=session, now=now, limits=self.limits)
+        if changed and self.on_change is not None:
+            self.on_change()
+        return len(changed)
 
     async def start(self) -> None:
         if self._task is None:
@@ -87,4 +102,4 @@ class LightScheduler:
     def status(self) -> dict[str, object]:
         return {"running": self._task is not None and not self._task.done(),
                 "passes": self.passes, "published": self.published, "reviews": self.reviews,
-                "last_error": self.last_error}
+                "accepts": self.accepts, "last_error": self.last_error}

@@ -150,4 +150,21 @@ document.addEventListener("sse-ticket", (event) => {
   panel.hidden = false;
 });
 
-document.addEventListener("DOMContentLoaded", () => { configureHtmx(); openStreams(); });
+// The 受理 clock on the pop (seat/pop.html #accept-clock): the time left to make the answered
+// call a ticket, counted from the server's deadline (offset by the server's clock when drawn),
+// yellow and red like the lights.
+function tickAcceptClock() {
+  const clock = document.getElementById("accept-clock");
+  if (!clock) return;
+  if (!clock.dataset.offset) clock.dataset.offset = String(Date.parse(clock.dataset.now) - Date.now());
+  const now = Date.now() + Number(clock.dataset.offset);
+  const left = Math.floor((Date.parse(clock.dataset.deadline) - now) / 1000);
+  const light = left < 0 ? "red" : now >= Date.parse(clock.dataset.yellowAt) ? "yellow" : "green";
+  clock.classList.remove("green", "yellow", "red");
+  clock.classList.add(light);
+  clock.querySelector(".left").textContent = left >= 0 ? `剩余 ${left} 秒` : `已超时 ${-left} 秒`;
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  configureHtmx(); openStreams(); setInterval(tickAcceptClock, 1000);
+});

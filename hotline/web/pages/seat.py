@@ -25,7 +25,7 @@ from hotline.errors import HotlineError
 from hotline.seats import service as seats
 from hotline.seats.models import Seat, SeatState
 from hotline.users.models import Role, User
-from hotline.web.deps import Now, SessionDep, web_context
+from hotline.web.deps import Now, SessionDep, current_time, web_context
 from hotline.web.pages.common import error_fragment, page_user, render
 from hotline.web.pages.seat_context import PopView, pop_view, seat_console
 
@@ -41,7 +41,8 @@ def _seat(session: Session, user: User) -> Seat | None:
 
 def _pop(request: Request, session: Session, seat: Seat | None) -> PopView | None:
     ring = seat_console(request).board.current(seat.interface) if seat else None
-    return pop_view(session, ring) if ring is not None else None
+    return (pop_view(session, ring, now=current_time(request)) if ring is not None
+            else None)
 
 
 @router.get("", response_class=HTMLResponse)

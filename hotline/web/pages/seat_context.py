@@ -3,12 +3,14 @@
 ``SeatConsole`` is put on the app by ``include_pages`` (built in ``hotline.app``): the pop board,
 the queue members port, the configured seats, the call mover (emergency transfer).
 ``pop_view`` gathers one call's pop: the caller, the number's history (repeat caller flagged),
-the IVR path, the draft and its suggestions, the responsibility list's dispatch suggestion.
+the IVR path, the draft and its suggestions, the responsibility list's dispatch suggestion,
+and while the call a seat answered has no ticket its 受理 clock (``hotline.tickets.accept``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
@@ -19,6 +21,7 @@ from hotline.intake.drafts import TicketDraft, drafts_of_call
 from hotline.seats.pop import PopBoard, Ring
 from hotline.seats.service import QueueMembers
 from hotline.seats.transfer import CallMover
+from hotline.tickets.accept import AcceptClock, running_clock
 from hotline.tickets.models import Ticket, Unit
 from hotline.tickets.suggestion import Suggestion, dispatch_suggestion
 
@@ -50,6 +53,14 @@ class PopView:
     suggestion: Suggestion
     ticket: Ticket | None  # already taken for this call
     units: list[str]
+    accept: AcceptClock | None = None  # the 受理 clock while the answered call has no ticket
+    now: datetime | None = None  # the server's time the pop was drawn at (for the countdown)
+
+    def accept_left(self) -> int | None:
+        """Whole seconds of the 受理 limit left when drawn (negative: over by)."""
+        if self.accept is None or self.now is None:
+            return None
+        return int((self.accept.deadline - self.now).total_seconds() // 1)
 
     @property
     def repeat(self) -> bool:
@@ -68,7 +79,7 @@ class PopView:
         return value.get("confidence") if isinstance(value, dict) else None
 
 
-def pop_view(session: Session, ring: Ring) -> PopView:
+def pop_view(session: Session, ring: Ring, *, now: datetime | None = None) -> PopView:
     call = session.exec(select(Call).where(Call.uniqueid == ring.uniqueid)).first()
     caller = ring.caller or (call.caller_number if call else "")
     history = list(session.exec(
@@ -84,5 +95,7 @@ def pop_view(session: Session, ring: Ring) -> PopView:
     ticket = session.exec(select(Ticket).where(Ticket.call_uniqueid == ring.uniqueid)
                           .order_by(col(Ticket.id))).first()
     units = list(session.exec(select(Unit.name).order_by(col(Unit.id))).all())
+    accept = (running_clock(session=session, call=call)
+              if call is not None and ticket is None else None)
     return PopView(ring=ring, call=call, history=history, draft=draft, suggestion=suggestion,
-                   ticket=ticket, units=units)
+                   ticket=ticket, units=units, accept=accept, now=now or datetime.now(UTC))

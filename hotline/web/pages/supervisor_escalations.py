@@ -1,5 +1,6 @@
 """The escalation list on the supervisor's workspace (督办升级): red tickets whose unit did not
-acknowledge the reminder call, or has no duty phone to call (``hotline.outbound``), oldest
+acknowledge the reminder call, or has no duty phone to call (``hotline.outbound``), and calls
+a seat answered that were not made a ticket in time (超时未受理, no ticket number), oldest
 first; the supervisor resolves one with a note.
 
     GET  /supervisor/escalations                        the panel (fragment, for htmx)
@@ -30,7 +31,8 @@ router = APIRouter(include_in_schema=False)
 Supervisor = Annotated[User, Depends(page_user(Role.supervisor, Role.admin))]
 LIST_LIMIT = 100
 REASON_LABELS = {"not_acknowledged": "督办电话未确认", "no_duty_phone": "单位无值班电话",
-                 "park_review": "挂账复核", "not_dispatched": "超时未派单"}
+                 "park_review": "挂账复核", "not_dispatched": "超时未派单",
+                 "not_accepted": "超时未受理"}
 
 
 def _panel(request: Request, session: Session, user: User, *,
