@@ -44,7 +44,9 @@ from hotline.monitoring.service import Monitor
 from hotline.notify.sender import MessageSender
 from hotline.outbound.comments import SurveyComments
 from hotline.outbound.plugin import Outbound
-from hotline.oversight.scheduler import WarningScheduler
+from hotline.oversight.generated import ReportGenerator
+from hotline.oversight.scheduler import ReportScheduler, WarningScheduler
+from hotline.oversight.settings import rules_from_settings as oversight_rules
 from hotline.prompts.sounds import build_zh_sounds
 from hotline.prompts.store import PromptStore
 from hotline.recording.library import WAV_HEADER_BYTES
@@ -77,6 +79,7 @@ from hotline.web.deps import (
 from hotline.web.pages import RecordingsConsole, SeatConsole, UnitConsole, include_pages
 from hotline.web.pages import messages as message_pages
 from hotline.web.pages.common import PageForbidden, render
+from hotline.web.pages.reports import ReportHtml
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +137,11 @@ class Hotline:
         self.warnings = WarningScheduler(engine=self.engine, clock=self.clock,
                                          settings=settings.oversight, zone=tz,
                                          on_change=self.ticket_signal.notify)
+        # Reports (日报, 周报, 月报) of each ended period, generated once into the exports folder.
+        self.reports = ReportScheduler(settings=settings.oversight, generator=ReportGenerator(
+            engine=self.engine, clock=self.clock, settings=settings.oversight, zone=tz,
+            exports_dir=settings.exports_dir, rules=oversight_rules(settings.oversight),
+            html=ReportHtml(settings.home / "web")))
         # Transcripts of callers and messages become work-order drafts (a message left with
         # nobody answering, a ticket); no model for the language: jobs wait, calls still flow.
         self.drafts = TranscriptDrafts(settings=settings, clock=self.clock,
@@ -209,6 +217,7 @@ class Hotline:
         await self.ami.start()
         await self.lights.start()
         await self.warnings.start()
+        await self.reports.start()
         await self.stt.start()
         await self.live.start()
         await self.outbound.start()
@@ -225,6 +234,7 @@ class Hotline:
         await self.retention.stop()
         await self.monitor.stop()
         await self.outbound.stop()
+        await self.reports.stop()
         await self.warnings.stop()
         await self.lights.stop()
         await self.ami.stop()
@@ -251,6 +261,7 @@ class Hotline:
                       "errors": [str(e) for e in self.flow_errors]},
             "lights": self.lights.status(),
             "warnings": self.warnings.status(),
+            "reports": self.reports.status(),
             "stt": {**self.stt.status(), "drafts": self.drafts.status(),
                     "live": self.live.status()},
             "outbound": self.outbound.status(),
@@ -302,6 +313,7 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None,
     app.state.agent_caller = hotline.outbound.agent_caller  # click-to-call (hotline.outbound.http)
     app.state.monitor = hotline.monitor  # /supervisor/monitor (hotline.web.pages.monitoring)
     app.state.retention = hotline.retention  # /supervisor/retention
+    app.state.oversight_reports = hotline.reports.generator  # listed on /supervisor/reports
     app.state.ivr_flows = hotline.flows  # node labels of the IVR paths shown (ivr_path filter)
     include_api(app, engine=hotline.engine, settings=settings, clock=hotline.clock,
                 signal=hotline.ticket_signal, rules=hotline.rules)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from openpyxl import Workbook
@@ -100,14 +100,21 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
 def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Cell]], *, title: str) -> bytes:
     """One sheet named ``title`` (cut to Excel's 31 characters): the header, then the rows;
     numbers stay numbers, a missing value is an empty cell."""
+    return xlsx_book({title: (header, rows)})
+
+
+def xlsx_book(sheets: Mapping[str, tuple[Sequence[str], Iterable[Sequence[Cell]]]]) -> bytes:
+    """A workbook of one sheet per table, in order, named by its key (as ``xlsx_bytes``)."""
     book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = _sheet_title(title)
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append(list(row))
-    sheet.freeze_panes = "A2"
+    first = book.active
+    assert first is not None
+    book.remove(first)
+    for title, (header, rows) in sheets.items():
+        sheet = book.create_sheet(_sheet_title(title))
+        sheet.append(list(header))
+        for row in rows:
+            sheet.append(list(row))
+        sheet.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

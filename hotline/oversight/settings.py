@@ -6,6 +6,11 @@ parts of the rates and the score, and the periodic early warnings::
       deductions: {late_sign: 0.5, redo: 2}  # points per case; kinds not named keep the default
       warnings_period: week                # the period the early warnings are judged over
       warnings_every_seconds: 300          # how often the app looks for new warnings; 0: never
+      reports_enabled: true                # generate each ended day/week/month's report once
+      reports_kinds: [day, week, month]    # 日报, 周报, 月报
+      reports_hour: 1                      # local hour after the period's end to generate it
+      reports_catch_up: 7                  # periods of each kind looked back (missed ones)
+      reports_every_seconds: 300           # how often the app looks for a report due
 
 ``rules_from_settings`` builds the ``OversightRules`` once; the API, the report pages, the
 exports and the public figures read that one object (``app.state.oversight_rules``).
@@ -33,6 +38,12 @@ class OversightSettings(BaseModel):
     warnings_every_seconds: float = Field(default=300.0, ge=0)
     alert_hot: int = Field(default=DEFAULT_ANALYSIS.alert_hot, ge=1)
     alert_repeat: int = Field(default=DEFAULT_ANALYSIS.alert_repeat, ge=2)
+    reports_enabled: bool = True
+    reports_kinds: list[PeriodKind] = Field(
+        default_factory=lambda: [PeriodKind.DAY, PeriodKind.WEEK, PeriodKind.MONTH])
+    reports_hour: int = Field(default=1, ge=0, le=23)
+    reports_catch_up: int = Field(default=7, ge=1, le=400)
+    reports_every_seconds: float = Field(default=300.0, gt=0)
 
     @field_validator("deductions")
     @classmethod
@@ -48,6 +59,13 @@ class OversightSettings(BaseModel):
         if value is PeriodKind.CUSTOM:
             raise ValueError("warnings_period is day, week or month")
         return value
+
+    @field_validator("reports_kinds")
+    @classmethod
+    def _report_kinds(cls, value: list[PeriodKind]) -> list[PeriodKind]:
+        if PeriodKind.CUSTOM in value:
+            raise ValueError("reports_kinds are day, week or month")
+        return list(dict.fromkeys(value))
 
 
 def rules_from_settings(settings: OversightSettings) -> OversightRules:

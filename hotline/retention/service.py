@@ -2,7 +2,8 @@
 
 Call records (with their IVR steps) older than ``call_days``, recordings (the file, its
 transcription job and transcript, the row) older than ``recording_days``, and files in the
-exports folder last written more than ``export_days`` ago.
+exports folder last written more than ``export_days`` ago, with the scheduled reports
+generated that long ago (their files, and their rows marked removed: ``oversight.generated``).
 
 **Open tickets keep their evidence.** A recording or call record whose call is the source of a
 ticket that is not finished is never deleted, however old: finished means closed (办结),
@@ -34,6 +35,7 @@ from hotline.calls.models import Call, IvrStep, Recording
 from hotline.db import session_scope
 from hotline.outbound.ami import attempt_of
 from hotline.outbound.models import OutboundAttempt, OutboundCall
+from hotline.oversight.generated import expired_reports, remove_reports
 from hotline.retention.periods import effective
 from hotline.retention.settings import RetentionSettings
 from hotline.stt.models import Transcript, TranscriptionJob
@@ -61,6 +63,7 @@ class Plan:
     calls: list[Item] = field(default_factory=list)
     recordings: list[Item] = field(default_factory=list)
     exports: list[Item] = field(default_factory=list)
+    reports: list[Item] = field(default_factory=list)  # scheduled reports (their folder)
     kept_calls: int = 0  # old enough, held by an open ticket
     kept_recordings: int = 0
 
@@ -69,6 +72,7 @@ class Plan:
             "calls": len(self.calls), "recordings": len(self.recordings),
             "recording_bytes": sum(i.size for i in self.recordings),
             "exports": len(self.exports), "export_bytes": sum(i.size for i in self.exports),
+            "reports": len(self.reports),
             "kept_calls": self.kept_calls, "kept_recordings": self.kept_recordings,
         }
 
@@ -171,6 +175,10 @@ def plan_cleanup(*, session: Session, settings: RetentionSettings, now: datetime
                     plan.exports.append(Item(
                         "export", str(path.relative_to(exports_dir)),
                         datetime.fromtimestamp(stat.st_mtime, UTC), stat.st_size))
+    if exports_before is not None:  # their rows too, files deleted or not
+        plan.reports = [Item("report", r.folder, r.generated_at or now, sum(r.files.values()),
+                             r.id) for r in expired_reports(
+            session=session, before=exports_before, deleted=(i.name for i in plan.exports))]
     return plan
 
 
@@ -194,6 +202,8 @@ def apply_plan(*, session: Session, plan: Plan, recordings_root: Path,
         session.execute(delete(Call).where(col(Call.id).in_([i.id for i in chunk])))
     for item in plan.exports:
         errors.extend(_unlink(_inside(exports_dir, item.name), item.name))
+    errors += remove_reports(session=session, ids=[i.id for i in plan.reports if i.id],
+                             exports_dir=exports_dir, now=plan.now)
     return errors
 
 

@@ -153,3 +153,61 @@ def trend_chart(points: list[Point], *, title: str, legend: tuple[str, str],
                  f'<tspan fill="{COLORS["earlier"]}">- - {escape(legend[1])}</tspan></text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+@dataclass(frozen=True)
+class RatePoint:
+    label: str
+    values: dict[str, tuple[int, int]]  # series → (numerator, denominator)
+
+
+RATE_COLORS = {"response": "#3b6fb6", "handling": "#2e9d5b", "satisfaction": "#e8a317"}
+
+
+def rates_chart(points: list[RatePoint], *, title: str, series: dict[str, str],
+                width: int = 640, height: int = 180) -> Markup:
+    """Lines of rates on a 0-100 % scale, one per ``series`` (key → legend name). A step
+    whose denominator is 0 has no value: the line breaks there. Each point is a circle with
+    ``data-series``, ``data-label``, ``data-numerator``, ``data-denominator`` and ``data-value``
+    (the rate, 4 decimals)."""
+    top, bottom, left = 16, 18, 30
+    plot_h, plot_w = height - top - bottom, width - left - 8
+    step = plot_w / max(len(points) - 1, 1)
+    every = max(1, -(-len(points) // 16))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart rates" role="img" '
+             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+             f"<title>{escape(title)}</title>"]
+    for pct in (0, 50, 100):
+        y = top + plot_h * (1 - pct / 100)
+        parts.append(f'<line x1="{left}" x2="{width - 8}" y1="{_n(y)}" y2="{_n(y)}" '
+                     f'stroke="#ddd"/><text x="{left - 3}" y="{_n(y + 3)}" font-size="9" '
+                     f'text-anchor="end">{pct}%</text>')
+    for key, name in series.items():
+        color = RATE_COLORS.get(key, COLORS["bar"])
+        runs: list[list[str]] = []
+        run: list[str] = []
+        for i, p in enumerate(points):
+            num, den = p.values.get(key, (0, 0))
+            if not den:
+                runs, run = runs + [run], []
+                continue
+            x, y = left + i * step, top + plot_h * (1 - num / den)
+            run.append(f"{_n(x)},{_n(y)}")
+            text = escape(p.label)
+            parts.append(
+                f'<circle class="point" cx="{_n(x)}" cy="{_n(y)}" r="2.5" fill="{color}" '
+                f'data-series="{escape(key)}" data-label="{text}" data-numerator="{num}" '
+                f'data-denominator="{den}" data-value="{round(num / den, 4)}"><title>'
+                f"{escape(name)} {text}: {num / den * 100:.1f}% ({num}/{den})</title></circle>")
+        parts += [f'<polyline fill="none" stroke="{color}" stroke-width="2" '
+                  f'points="{" ".join(r)}"/>' for r in [*runs, run] if len(r) > 1]
+    for i, p in enumerate(points):
+        if i % every == 0:
+            anchor = "end" if i == len(points) - 1 and i else "middle"  # the last one inside
+            parts.append(f'<text x="{_n(left + i * step)}" y="{height - 4}" font-size="9" '
+                         f'text-anchor="{anchor}">{escape(p.label)}</text>')
+    legend = " ".join(f'<tspan fill="{RATE_COLORS.get(k, COLORS["bar"])}">— {escape(n)}'
+                      f"</tspan>" for k, n in series.items())
+    parts.append(f'<text x="{width - 8}" y="11" font-size="10" text-anchor="end">{legend}'
+                 f"</text></svg>")
+    return Markup("".join(parts))

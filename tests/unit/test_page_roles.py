@@ -54,6 +54,8 @@ PAGES: dict[str, Page] = {
     "/supervisor/wall": Page(SUP_ADMIN),
     "/supervisor/escalations": Page(SUP_ADMIN),
     "/supervisor/reports": Page(SUP_ADMIN),
+    "/supervisor/reports/generated/{report_id}/{name}": Page(
+        SUP_ADMIN, "/supervisor/reports/generated/999999/week-x.xlsx", 404),
     "/supervisor/reports/tickets": Page(SUP_ADMIN,
                                         "/supervisor/reports/tickets?unit=市城管局&measure=redo"),
     "/supervisor/monitor": Page(SUP_ADMIN),
