@@ -18,11 +18,14 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from hotline.calls.models import Recording
+from hotline.calls.store import CallView
 from hotline.db import session_scope
 from hotline.outbound.agent_calls import start_agent_call
 from hotline.outbound.models import OutboundAttempt, OutboundCall
 from hotline.outbound.rules import TrunkLimits
-from hotline.stt.models import Transcript
+from hotline.recording.library import RecordingQuery, search
+from hotline.stt import queue as stt_queue
+from hotline.stt.models import Transcript, TranscriptionJob
 from hotline.stt.models_dir import find_model
 from hotline.stt.recognizer import transcribe_file
 from hotline.telephony.asterisk_conf import phone_password
@@ -172,6 +175,26 @@ def test_given_the_citizen_keys_3_then_the_ticket_is_redone(make_hotline):
         ticket = tickets.get_ticket(session=session, ticket_id=ticket_id)
     assert ticket.status == lc.Status.IN_PROGRESS
     assert tickets.state_of(ticket).redo_count == 1
+    # The survey call's recordings are finished at its hang-up, as an inbound call's are:
+    # listed by the citizen's number and transcribed (the caller's side).
+    uid = "hotline-ob-1"
+    view = wait_until(lambda: (v := running.hotline.store.get(uid)) is not None
+                      and len(v.recordings) == 2 and all(r.complete for r in v.recordings)
+                      and v, timeout=30, what="the survey's recordings finished")
+    assert isinstance(view, CallView)
+    assert (view.call.direction, view.call.caller_number) == ("out", "citizen1")
+    assert view.call.ended_at is not None
+    for rec in view.recordings:
+        assert rec.problem is None and (rec.duration_seconds or 0) > 1.0, rec
+    with Session(running.hotline.engine) as session:
+        listed = search(session=session, query=RecordingQuery(caller="citizen1"), tz=CENTER)
+        caller_side = next(r for r in view.recordings if r.kind == "caller")
+        stt_queue.enqueue_finished_recordings(
+            session=session, kinds=running.settings.stt.recording_kinds, language="zh")
+        jobs = session.exec(select(TranscriptionJob).where(
+            TranscriptionJob.recording_id == caller_side.id)).all()
+    assert sorted(f.recording.kind for f in listed) == ["caller", "full"]
+    assert len(jobs) == 1  # queued by the service once finished, or by this scan
 
 
 def test_given_the_citizen_does_not_answer_then_a_retry_two_hours_later(make_hotline):
