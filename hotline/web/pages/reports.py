@@ -151,7 +151,9 @@ def _size(n: int) -> str:
 def listing(row: OversightReport) -> dict[str, Any]:
     """A generated report as the page lists it: local times, each file with its link."""
     files = []
-    for name, size in sorted(row.files.items(), key=lambda f: (Path(f[0]).suffix, f[0])):
+    order = {".html": 0, ".xlsx": 1}  # the page and the workbook, then the CSV of each table
+    for name, size in sorted(row.files.items(),
+                             key=lambda f: (order.get(Path(f[0]).suffix, 2), f[0])):
         stem, ext = Path(name).stem, Path(name).suffix.lstrip(".").upper()
         table = next((t for t in TABLE_LABELS if stem.endswith(f"-{t}")), None)
         files.append({"name": name, "size": _size(size),
