@@ -218,15 +218,14 @@ def center_counts(
 ) -> list[Rate]:
     """The rate of ``measure`` over every unit together in each step ``[bounds[i],
     bounds[i + 1])``: the sums of what ``unit_rates`` counts for each unit over that step, from
-    the same expressions, in one pass over the whole span."""
+    the same expressions. One small query per step, each reading its own range of the date's
+    covering index (one query with a sum per step made SQLite test every step on every row:
+    17 s for the weeks of a year of the synthetic city)."""
     t = _terms(measure, as_of=as_of, excluded=excluded_matter_ids(session, rules))
-    steps = list(zip(bounds, bounds[1:], strict=False))
-    if not steps:
-        return []
-    sums = []
-    for a, b in steps:
-        inside = and_(t.dated >= a, t.dated < b)
-        sums += [_count(and_(inside, t.numerator)), _count(and_(inside, t.denominator))]
-    query = core_select(*sums).where(t.dated >= bounds[0], t.dated < bounds[-1])
-    row = run_rows(session, query)[0]
-    return [Rate(int(row[2 * i]), int(row[2 * i + 1])) for i in range(len(steps))]
+    out = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        query = core_select(_count(t.numerator), _count(t.denominator)).where(
+            t.dated >= a, t.dated < b)
+        num, den = run_rows(session, query)[0]
+        out.append(Rate(int(num), int(den)))
+    return out
