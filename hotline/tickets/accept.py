@@ -187,17 +187,13 @@ def _changed(row: Row[Any], now: datetime, limits: Limits) -> AcceptChanged | No
 def _store(session: Session, changed: Sequence[AcceptChanged]) -> set[int]:
     """Store each call's published light; the ids stored (one published meanwhile is not).
 
-    One statement for the batch; only when it did not change every row (another pass got
-    some first) is each tried alone, to tell which are ours."""
-    params = [{"b_id": c.call_id, "b_before": c.before.value if c.before else None,
-               "b_light": c.after.value} for c in changed]
-    batch = session.begin_nested()
-    if session.connection().execute(_STORE, params).rowcount == len(params):
-        batch.commit()
-        return {c.call_id for c in changed}
-    batch.rollback()  # back to the savepoint: nothing of this batch is stored
+    One compare-and-set per call (a pass publishes a handful): its row count tells which are
+    ours without a savepoint (on SQLite, releasing one opened first in a transaction commits)."""
     stored: set[int] = set()
-    for c, one in zip(changed, params, strict=True):
-        if session.connection().execute(_STORE, one).rowcount:
+    for c in changed:
+        result = session.connection().execute(_STORE, {
+            "b_id": c.call_id, "b_before": c.before.value if c.before else None,
+            "b_light": c.after.value})
+        if result.rowcount:
             stored.add(c.call_id)
     return stored

@@ -27,7 +27,7 @@ from hotline.outbound.rules import CallingHours
 from hotline.seats.pop import PopBoard
 from hotline.seats.service import bind_seat
 from hotline.tickets import service as tickets
-from hotline.tickets.accept import AcceptChanged, _store, due_calls
+from hotline.tickets.accept import AcceptChanged, _store, due_calls, scan_accept
 from hotline.tickets.calendar import Light
 from hotline.tickets.models import TicketChange, TicketCreate, TicketType
 from hotline.tickets.scheduler import LightScheduler
@@ -160,6 +160,21 @@ def test_given_a_ticket_or_a_discarded_draft_then_the_clock_stops(engine: Engine
     assert accept_changes(engine) == [("late", "yellow"), ("discarded", "yellow")]
     with Session(engine) as session:  # the tickets not dispatched are, not the calls
         assert {e.reason for e in session.exec(select(Escalation)).all()} == {"not_dispatched"}
+
+
+def test_given_a_pass_that_fails_before_its_commit_then_nothing_is_kept_and_it_is_done_again(
+    engine: Engine,
+) -> None:
+    answered(engine, "c-1")
+    now = T0 + timedelta(seconds=50)
+    with pytest.raises(RuntimeError), session_scope(engine) as session:
+        assert len(scan_accept(session=session, now=now)) == 1
+        raise RuntimeError("the process dies before the commit")
+    with Session(engine) as session:
+        assert session.exec(select(Call.accept_light)).all() == [None]
+    assert accept_changes(engine) == []
+    assert LightScheduler(engine=engine, clock=Clock(now)).run_once() == 1
+    assert accept_changes(engine) == [("c-1", "yellow")]
 
 
 def test_given_a_call_published_meanwhile_by_another_pass_then_only_the_others_are_stored(
