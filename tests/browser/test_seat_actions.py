@@ -20,10 +20,13 @@ SEAT = "PJSIP/seat1"
 
 
 def _ring_and_answer(console: Console, page: Any, caller: str) -> str:
-    """My seat is bound; a queue call from ``caller`` rings it and is answered: it pops."""
+    """My seat is bound (the page loads again: its pop stream follows the seat); a queue call
+    from ``caller`` rings it and is answered: it pops, and the pop's redraws are over (a key
+    pressed while htmx swaps the pop would click a button being replaced)."""
     console.log_in(page, "op")
     page.select_option("#seat select[name=interface]", SEAT)
-    page.click("#seat form[hx-post='/seat/bind'] button")
+    with page.expect_navigation():  # HX-Refresh
+        page.click("#seat form[hx-post='/seat/bind'] button")
     page.wait_for_selector("#seat-state")
     page.wait_for_selector("body.live")
     uid = f"1700000001.{uuid.uuid4().int % 100000}"
@@ -35,6 +38,8 @@ def _ring_and_answer(console: Console, page: Any, caller: str) -> str:
                            "Interface": SEAT, "MemberName": "seat1", "HoldTime": "2",
                            "CallerIDNum": caller, "CallerIDName": caller})
     page.wait_for_selector(f"#call[data-uniqueid='{uid}'][data-state=answered]")
+    page.wait_for_function(
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     return uid
 
 

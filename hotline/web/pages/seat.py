@@ -5,7 +5,9 @@
     POST /seat/state          state (ready / paused / after_call / offline), reason:
                               the queue member is told through AMI, then the state is stored
     GET  /seat/pop            the pop of the call ringing or talking to my seat (fragment)
-    GET  /seat/pop/stream     server-sent ``pop`` events whenever my seat's call changes
+    GET  /seat/pop/stream     server-sent ``pop`` events whenever my seat's call changes;
+                              ?seen=<version> (the call the page was drawn with): a change
+                              made before the stream began is sent at once
 
 Operators only; every route checks the role on the server.
 """
@@ -51,8 +53,8 @@ def workspace(request: Request, session: SessionDep, user: Operator) -> HTMLResp
     seat = _seat(session, user)
     pop = _pop(request, session, seat)
     return render(request, "seat/workspace.html", user=user, seat=seat, pop=pop,
-                  seats=console.seats, reasons=seats.PAUSE_REASONS, states=SeatState,
-                  lines=console.emergency_lines)
+                  drawn=pop.ring.version if pop else 0, seats=console.seats,
+                  reasons=seats.PAUSE_REASONS, states=SeatState, lines=console.emergency_lines)
 
 
 @router.post("/bind", response_class=HTMLResponse)
@@ -107,15 +109,18 @@ def pop(request: Request, session: SessionDep, user: Operator) -> HTMLResponse:
 
 
 @router.get("/pop/stream")
-async def pop_stream(request: Request, user: Operator) -> StreamingResponse:
+async def pop_stream(request: Request, user: Operator,
+                     seen: int | None = None) -> StreamingResponse:
     seat = await asyncio.to_thread(_read_seat, request, user)
     interface = seat.interface if seat else ""
     board = seat_console(request).board
 
     async def events() -> AsyncIterator[str]:
         yield "retry: 2000\n: connected\n\n"
-        seen = board.current(interface)
-        seen_version = seen.version if seen else 0
+        # ``seen``: the version of the call the page was drawn with (workspace.html), so that
+        # a change made after the page was drawn but before this stream began is sent too.
+        current = board.current(interface)
+        seen_version = seen if seen is not None else current.version if current else 0
         while not await request.is_disconnected():
             ring = board.current(interface)
             if ring is not None and ring.version != seen_version:
