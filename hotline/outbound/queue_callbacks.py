@@ -278,7 +278,8 @@ class QueueCallbacks:
         (``hotline.seats.pop.PopBoard``): its phone ringing (the channel created) is
         ``AgentCalled``, answered (``Newstate`` Up) ``AgentConnect``; the caller is the
         number called back and the caller's name why (``REASON_LABELS``), as the seat's
-        phone shows them. Its hang-up ends the pop by the channel's id as for any call."""
+        phone shows them; the pop shows why apart (``HotlineReason``), never as a name. Its
+        hang-up ends the pop by the channel's id as for any call."""
         placed = self._ringing.get(event.get("Uniqueid", ""))
         name = event.get("Event")
         if placed is None:
@@ -292,6 +293,7 @@ class QueueCallbacks:
         return [{"Event": pop, "Interface": placed.seat, "Uniqueid": placed.uniqueid,
                  "CallerIDNum": placed.phone,
                  "CallerIDName": REASON_LABELS.get(placed.reason, "回拨"),
+                 "HotlineReason": REASON_LABELS.get(placed.reason, "回拨"),
                  "Channel": event.get("Channel", "")}]
 
     async def _call(self, placed: Placed) -> None:

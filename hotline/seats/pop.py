@@ -29,6 +29,7 @@ class Ring:
     at: datetime
     version: int
     channel: str = ""  # the caller's channel (moved by the emergency transfer)
+    reason: str = ""  # why a call-back of ours rings the seat (预约回拨, 漏接回拨 …)
 
 
 class PopBoard:
@@ -53,7 +54,8 @@ class PopBoard:
             self._set(Ring(uniqueid=uid, caller=event.get("CallerIDNum", ""),
                            caller_name=event.get("CallerIDName", ""), interface=interface,
                            state="ringing", at=self._clock(), version=0,
-                           channel=event.get("Channel", "")))
+                           channel=event.get("Channel", ""),
+                           reason=event.get("HotlineReason", "")))
         elif name == "AgentConnect" and interface:
             ring = self._by_interface.get(interface)
             if ring is not None and ring.uniqueid == uid:
@@ -63,7 +65,8 @@ class PopBoard:
                 self._set(Ring(uniqueid=uid, caller=event.get("CallerIDNum", ""),
                                caller_name=event.get("CallerIDName", ""),
                                interface=interface, state="answered", at=self._clock(),
-                               version=0, channel=event.get("Channel", "")))
+                               version=0, channel=event.get("Channel", ""),
+                               reason=event.get("HotlineReason", "")))
         elif name == "AgentRingNoAnswer" and interface:
             ring = self._by_interface.get(interface)
             if ring is not None and ring.uniqueid == uid and ring.state == "ringing":

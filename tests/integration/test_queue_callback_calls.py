@@ -100,7 +100,7 @@ def assert_stored(running: RunningHotline, attempt: QueueCallbackAttempt, pop: R
     assert (attempt.outcome, attempt.seat, attempt.phone) == ("answered", SEAT, "citizen1")
     assert attempt.detail["dial_status"] == "ANSWER"
     assert [r.status for r in requests(running)] == ["done"]
-    assert (pop.uniqueid, pop.caller, pop.caller_name) == (attempt.uniqueid, "citizen1", label)
+    assert (pop.uniqueid, pop.caller, pop.reason) == (attempt.uniqueid, "citizen1", label)
     assert pop.state in ("ringing", "answered")
     assert (end.uniqueid, end.state) == (attempt.uniqueid, "ended")
 

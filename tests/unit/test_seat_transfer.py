@@ -217,3 +217,25 @@ def test_given_the_emergency_map_when_rendering_the_dialplan_then_each_line_dial
     for number, target in settings.sip.emergency.items():
         assert f"exten => {number},1," in section
         assert f"Dial({target},60)" in section
+
+
+def test_given_a_queue_call_back_ringing_the_seat_then_the_pop_says_why_and_leaves_the_name_empty(
+        world: ApiWorld) -> None:
+    """A call-back of ours rings the seat first: its pop events (QueueCallbacks.pop_events)
+    carry the reason apart from the caller ID name, so the pop shows 回拨：预约回拨 and the
+    ticket form's name field stays empty instead of holding the reason."""
+    from hotline.outbound.queue_callbacks import REASON_LABELS
+    board: PopBoard = world.board  # type: ignore[attr-defined]
+    label = REASON_LABELS["requested"]
+    asyncio.run(board.on_event({"Event": "AgentCalled", "Interface": "PJSIP/seat1",
+                                "Uniqueid": UID, "CallerIDNum": "13812345678",
+                                "CallerIDName": label, "HotlineReason": label}))
+    page = world.client("operator").get("/seat/pop")
+    assert page.status_code == 200
+    assert f'id="callback-reason">回拨：{label}<' in page.text
+    assert 'name="caller_name" value=""' in page.text
+    asyncio.run(board.on_event({"Event": "AgentConnect", "Interface": "PJSIP/seat1",
+                                "Uniqueid": "1795000000.9", "CallerIDNum": "13900000000",
+                                "CallerIDName": "张三"}))
+    plain = world.client("operator").get("/seat/pop").text
+    assert "callback-reason" not in plain and 'name="caller_name" value="张三"' in plain
