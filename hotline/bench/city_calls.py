@@ -29,7 +29,7 @@ CALL_COLUMNS = (
     "dialled", "started_at", "answered_at", "ended_at", "hangup_cause", "hangup_cause_text",
     "flow", "keys", "end_reason", "transferred_to", "queue_joined_at", "queue_left_at",
     "queue_wait_seconds", "queue_outcome", "answered_within_15s", "answered_within_20s",
-    "answered_by", "seen_live", "ivr_path",
+    "answered_by", "seen_live", "ivr_path", "accept_light",
 )
 WEEKDAY = (1.2, 1.1, 1.05, 1.0, 1.0, 0.7, 0.6)
 MONTH = (1.15, 0.8, 0.95, 0.95, 1.0, 1.15, 1.35, 1.35, 1.0, 0.9, 1.0, 1.15)
@@ -159,5 +159,5 @@ class CallSeeder:
             None if joined is None else t(joined), None if left is None else t(left), wait,
             outcome, None if wait is None else (outcome == "answered" and wait <= 15),
             None if wait is None else (outcome == "answered" and wait <= 20), agent, True,
-            json.dumps(path),
+            json.dumps(path), None,  # the 受理 clock publishes lights only for the last hour
         )
