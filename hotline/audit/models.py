@@ -7,7 +7,8 @@ the originate went); one row per retention clean-up (``retention``: counts and b
 ``detail``). The recording is named by id and path, without a foreign key:
 the entry must outlive the recording when retention deletes it. A change of the retention
 periods on the page is one ``retention_edit`` row, the old and new days of each kind in
-``detail``.
+``detail``. Every table or report taken out of the oversight pages is one ``export`` row: the
+file's name in ``path``, what it holds (period, rows, the generated report's id) in ``detail``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class AuditAction(enum.StrEnum):
     RETENTION = "retention"  # 过期清理
     RETENTION_EDIT = "retention_edit"  # 保留期限修改: old and new days in ``detail``
     TRANSFER = "transfer"  # 转警: the seat moved a live call to an emergency line (or failed)
+    EXPORT = "export"  # 导出: a table or generated report taken out (file name in ``path``)
 
 
 class AuditEntry(SQLModel, table=True):

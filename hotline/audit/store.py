@@ -28,10 +28,11 @@ def record(*, session: Session, at: datetime, actor: str, role: str, action: Aud
 
 def record_event(*, session: Session, at: datetime, actor: str, role: str,
                  action: AuditAction, call_uniqueid: str = "", client: str = "",
-                 detail: dict[str, Any] | None = None) -> AuditEntry:
-    """An entry not about a recording: a monitoring session, a retention clean-up."""
+                 detail: dict[str, Any] | None = None, path: str = "") -> AuditEntry:
+    """An entry not about a recording: a monitoring session, a retention clean-up, an export."""
     entry = AuditEntry(at=at, actor=actor[:64], role=role, action=action.value,
-                       call_uniqueid=call_uniqueid[:64], client=client[:64], detail=detail)
+                       call_uniqueid=call_uniqueid[:64], client=client[:64], detail=detail,
+                       path=path[:512])
     session.add(entry)
     session.flush()
     return entry

@@ -11,18 +11,22 @@
     POST /api/oversight/warnings?period=week&...                     tell the early warnings
 
 ``period`` is day, week, month or custom (then ``until``, inclusive), in the center's time;
-numbers are judged as of now (``definitions.py`` says what counts).
+numbers are judged as of now (``definitions.py`` says what counts). Every CSV or XLSX taken
+out is logged in the audit log (``export``: who, from where, the file, period and rows).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import date, timedelta
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
+from hotline.audit.models import AuditAction
+from hotline.audit.store import record_event
 from hotline.oversight.alerts import send_warnings
 from hotline.oversight.analyses import Analysis, Compare, analyse
 from hotline.oversight.calls import call_rates
@@ -107,9 +111,37 @@ FileExt = Literal["csv", "xlsx"]
 Table = tuple[list[str], list[list[Cell]]]
 
 
-def download(table: Table, *, name: str, p: Period, ext: str) -> Response:
-    """``table`` as a CSV or XLSX attachment named ``<name>-<period>.<ext>``."""
-    headers = {"Content-Disposition": f'attachment; filename="{name}-{p.label}.{ext}"'}
+@dataclass(frozen=True)
+class Exporter:
+    """Who takes a table out, to log each export in the audit log before it is sent."""
+
+    session: Session
+    user: User
+    client: str
+    at: datetime
+
+    def log(self, file: str, **detail: Any) -> None:
+        record_event(session=self.session, at=self.at, actor=self.user.username,
+                     role=self.user.role, action=AuditAction.EXPORT, client=self.client,
+                     path=file, detail=detail)
+        self.session.commit()
+
+
+def exporter(request: Request, session: SessionDep, user: Supervisor, now: Now) -> Exporter:
+    return Exporter(session=session, user=user, at=now,
+                    client=request.client.host if request.client is not None else "")
+
+
+ExporterDep = Annotated[Exporter, Depends(exporter)]
+
+
+def download(table: Table, *, name: str, p: Period, ext: str, who: Exporter,
+             **detail: Any) -> Response:
+    """``table`` as a CSV or XLSX attachment named ``<name>-<period>.<ext>``, logged."""
+    file = f"{name}-{p.label}.{ext}"
+    who.log(file, period=p.label, start=p.start.isoformat(), end=p.end.isoformat(),
+            rows=len(table[1]), **detail)
+    headers = {"Content-Disposition": f'attachment; filename="{file}"'}
     if ext == "csv":
         return Response(csv_text(*table), media_type="text/csv; charset=utf-8",
                         headers=headers)
@@ -117,9 +149,10 @@ def download(table: Table, *, name: str, p: Period, ext: str) -> Response:
 
 
 @router.get("/units.{ext}", summary="The ranking as CSV or XLSX (the same numbers as /units)")
-def units_file(session: SessionDep, _: Supervisor, p: PeriodDep, now: Now,
+def units_file(session: SessionDep, who: ExporterDep, p: PeriodDep, now: Now,
                rules: OversightRulesDep, ext: FileExt) -> Response:
-    return download(ranking_table(_ranked(session, p, now, rules)), name="units", p=p, ext=ext)
+    return download(ranking_table(_ranked(session, p, now, rules)), name="units", p=p, ext=ext,
+                    who=who)
 
 
 @router.get("/units/{unit}/tickets", summary="The tickets behind one number of a unit")
@@ -146,9 +179,9 @@ def calls(session: SessionDep, _: Supervisor, p: PeriodDep) -> dict[str, Any]:
 
 
 @router.get("/calls.{ext}", summary="The call rates as CSV or XLSX (the same as /calls)")
-def calls_file(session: SessionDep, _: Supervisor, p: PeriodDep, ext: FileExt) -> Response:
+def calls_file(session: SessionDep, who: ExporterDep, p: PeriodDep, ext: FileExt) -> Response:
     return download(calls_table(call_rates(session=session, period=p)), name="calls", p=p,
-                    ext=ext)
+                    ext=ext, who=who)
 
 
 def chosen_rules(
@@ -193,12 +226,12 @@ def analyses(
 
 @router.get("/analyses.{ext}", summary="The analyses as CSV or XLSX (the same as /analyses)")
 def analyses_file(
-    session: SessionDep, user: Supervisor, p: PeriodDep, rules: RulesDep, ext: FileExt,
+    session: SessionDep, who: ExporterDep, p: PeriodDep, rules: RulesDep, ext: FileExt,
     compare: Compare = Compare.PREVIOUS,
 ) -> Response:
     found = analyse(session=session, period=p, rules=rules, compare=compare)
-    table = analysis_table(found, mask=lambda phone: mask_phone(phone, role=user.role))
-    return download(table, name="analyses", p=p, ext=ext)
+    table = analysis_table(found, mask=lambda phone: mask_phone(phone, role=who.user.role))
+    return download(table, name="analyses", p=p, ext=ext, who=who, compare=compare.value)
 
 
 @router.post("/warnings", summary="Tell the early warnings of the period not yet told")

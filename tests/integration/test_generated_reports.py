@@ -2,7 +2,7 @@
 the hand-counted fortnight of ``test_oversight_rates``: the generator writes the week of
 23-29 November into a real exports folder; its XLSX (read with openpyxl), its CSV and its
 HTML hold the numbers the report page shows for that week, and the page lists it with
-role-checked downloads."""
+role-checked downloads, each download (and each API export) in the audit log."""
 
 from __future__ import annotations
 
@@ -16,13 +16,16 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from sqlmodel import Session, col, select
 
+from hotline.audit.models import AuditAction, AuditEntry
 from hotline.oversight.definitions import DEFAULT_RULES, PeriodKind
 from hotline.oversight.generated import ReportGenerator
 from hotline.oversight.settings import OversightSettings
 from hotline.web.deps import CENTER_TZ
 from hotline.web.pages import include_pages
 from hotline.web.pages.reports import ReportHtml
+from hotline.web.pages.supervisor import RecordingsConsole
 from tests.api import ApiWorld, make_world
 from tests.oversight_world import CG, ZJ, Desk
 from tests.unit.test_oversight_rates import AS_OF, build
@@ -41,7 +44,8 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ApiWorld]:
         engine=engine, clock=world.clock, zone=CENTER_TZ, exports_dir=tmp_path / "exports",
         settings=OversightSettings(reports_kinds=[PeriodKind.WEEK], reports_catch_up=2),
         rules=DEFAULT_RULES, html=ReportHtml(REPO / "web"))
-    include_pages(world.app, web_dir=REPO / "web")
+    include_pages(world.app, web_dir=REPO / "web",
+                  recordings=RecordingsConsole(root=tmp_path / "rec", tz=CENTER_TZ))
     world.clock.now = AS_OF  # Saturday 5 December: the week of 23-29 November is due
     try:
         yield world
@@ -144,3 +148,51 @@ def test_given_other_roles_then_the_generated_files_are_refused(world):
     missing = world.client("admin").get(
         f"/supervisor/reports/generated/{report_id.group(1)}/..%2F..%2Fhotline.db")
     assert missing.status_code == 404
+
+
+def exports_logged(world: ApiWorld) -> list[tuple[str, str, str, dict[str, Any]]]:
+    with Session(world.engine) as session:
+        found = session.exec(select(AuditEntry).where(
+            col(AuditEntry.action) == AuditAction.EXPORT.value).order_by(col(AuditEntry.id)))
+        return [(e.actor, e.role, e.path, e.detail or {}) for e in found]
+
+
+def test_given_downloads_then_each_export_is_in_the_audit_log_and_on_its_page(world):
+    build(Desk(world.engine))
+    world.app.state.oversight_reports.run_due()
+    admin = world.client("admin")
+    page = admin.get(f"/supervisor/reports?{WEEK}").text
+    href = {f: unescape(h) for f, h in re.findall(
+        r'class="generated-file" data-file="([^"]+)" href="([^"]+)"', page)}
+    found = re.search(r"/generated/(\d+)/", href[f"{STEM}.xlsx"])
+    assert found is not None
+    report_id = int(found.group(1))
+    assert exports_logged(world) == []  # showing the page takes nothing out
+
+    assert admin.get(href[f"{STEM}.xlsx"]).status_code == 200
+    assert world.client("operator").get(href[f"{STEM}.xlsx"]).status_code == 403
+    assert admin.get(f"/supervisor/reports/generated/{report_id}/nothing.csv").status_code == 404
+    supervisor = world.client("supervisor")
+    ranking = supervisor.get(f"/api/oversight/units.csv?{WEEK}")
+    assert ranking.status_code == 200
+    assert world.client("operator").get(f"/api/oversight/calls.xlsx?{WEEK}").status_code == 403
+    assert supervisor.get(f"/api/oversight/analyses.xlsx?{WEEK}").status_code == 200
+
+    logged = exports_logged(world)
+    assert [(actor, role, path) for actor, role, path, _ in logged] == [
+        ("admin", "admin", f"{STEM}.xlsx"),
+        ("supervisor", "supervisor", "units-2026-11-23..2026-11-29.csv"),
+        ("supervisor", "supervisor", "analyses-2026-11-23..2026-11-29.xlsx")]
+    assert logged[0][3] == {"report": report_id, "kind": "week", "start": "2026-11-23",
+                            "bytes": len(admin.get(href[f"{STEM}.xlsx"]).content)}
+    rows = len(list(csv.reader(io.StringIO(ranking.text)))) - 1
+    assert logged[1][3]["rows"] == rows == 2 and logged[1][3]["period"] == "2026-11-23..2026-11-29"
+    assert logged[2][3]["compare"] == "previous"
+
+    audit = supervisor.get("/supervisor/audit").text
+    shown = [cells(r) for r in re.findall(
+        r'<tr class="audit-row" data-action="export"[^>]*>(.*?)</tr>', audit, re.S)]
+    assert len(shown) == 4  # the second download of the xlsx above is logged too
+    assert shown[-1][1:5] == ["admin", "管理员", "导出", "—"]
+    assert shown[-1][5] == f"{STEM}.xlsx（定期报表 #{report_id}）"
+    assert shown[-2][5] == "units-2026-11-23..2026-11-29.csv（2026-11-23..2026-11-29，2 行）"

@@ -2,7 +2,8 @@
 and PostgreSQL databases with real files in a temporary exports folder: each ended period is
 generated once (two generators, as two processes, make one report; a restart catches up on
 the missed periods, at most ``reports_catch_up`` of them), a folder that cannot be written is
-a logged error naming the path, retried at the next pass without stopping the job, and the
+a logged error naming the path, retried after a wait that doubles with each failure (the pass
+interval first, at most six hours) without stopping the job, and the
 retention clean-up deletes a report older than ``export_days`` and marks its row removed."""
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ from hotline.audit.models import AuditEntry
 from hotline.db import session_scope
 from hotline.oversight.definitions import DEFAULT_RULES, PeriodKind, period
 from hotline.oversight.generated import (
+    RETRY_MAX,
     STALE_CLAIM,
+    Outcome,
     ReportGenerator,
     ReportStatus,
     claim,
     listed_reports,
+    retry_wait,
 )
 from hotline.oversight.models import OversightReport
 from hotline.oversight.scheduler import ReportScheduler
@@ -36,7 +40,7 @@ from hotline.retention.service import run_cleanup
 from hotline.retention.settings import RetentionSettings
 from hotline.tickets.units import load_default_list
 from hotline.web.deps import CENTER_TZ as CST
-from hotline.web.pages.reports import ReportHtml
+from hotline.web.pages.reports import ReportHtml, listing
 from tests.api import Clock
 
 REPO = Path(__file__).resolve().parents[2]
@@ -143,12 +147,34 @@ def test_given_an_exports_folder_not_writable_then_a_logged_error_and_a_retry(
     assert folder in outcome[0].error
     assert any(folder in r.getMessage() and "2026-11-23" in r.getMessage()
                for r in caplog.records)
+    assert any("retried in 0:05:00" in r.getMessage() for r in caplog.records)
     [row] = rows(engine)
     assert row.status == "failed" and folder in row.error and row.attempts == 1
-    blocker.unlink()  # the folder is fixed: the next pass generates it
-    assert [o.status for o in gen.run_due()] == [ReportStatus.DONE]
+    assert listing(row, every=timedelta(seconds=300))["retry_at"] == "2026-11-24 09:05"
+    assert gen.run_due() == []  # the next pass at once: not yet
+
+    def after(seconds: int) -> list[Outcome]:
+        clock.advance(seconds=seconds)
+        return gen.run_due()
+
+    # A pass interval (300 s) after the failed claim: tried again, fails again; then the wait
+    # is twice the interval.
+    assert [o.status for o in after(300)] == [
+        ReportStatus.FAILED]
+    assert after(599) == []
+    blocker.unlink()  # the folder is fixed: the pass after the wait generates it
+    assert after(0) == []
+    assert [o.status for o in after(1)] == [ReportStatus.DONE]
     [row] = rows(engine)
-    assert row.status == "done" and row.attempts == 2 and row.error == ""
+    assert row.status == "done" and row.attempts == 3 and row.error == ""
+
+
+@pytest.mark.parametrize(("attempts", "wait"), [
+    (0, timedelta(0)), (1, timedelta(minutes=5)), (2, timedelta(minutes=10)),
+    (4, timedelta(minutes=40)), (7, timedelta(minutes=320)), (8, RETRY_MAX), (10_000, RETRY_MAX)])
+def test_given_failures_then_the_wait_doubles_up_to_six_hours(attempts, wait):
+    assert retry_wait(attempts, timedelta(minutes=5)) == wait
+    assert RETRY_MAX == timedelta(hours=6)
 
 
 def test_given_a_broken_folder_then_the_scheduler_goes_on_and_retries(engine, tmp_path):
@@ -159,13 +185,13 @@ def test_given_a_broken_folder_then_the_scheduler_goes_on_and_retries(engine, tm
     passes: list[datetime] = []
     third = threading.Event()
 
-    def clock() -> datetime:  # read once per pass
+    def clock() -> datetime:  # read once per pass; an hour passes between passes (> the waits)
         passes.append(NOW)
         if len(passes) == 3:
             blocker.unlink()  # fixed while the job runs
         if len(passes) == 4:
             third.set()
-        return NOW
+        return NOW + timedelta(hours=len(passes) - 1)
 
     job = ReportScheduler(generator=generator(engine, blocker, Clock(NOW), settings=settings),
                           settings=settings)

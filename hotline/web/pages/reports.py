@@ -21,7 +21,7 @@ The scheduled reports (``oversight.generated``) store the page's body as it show
 
 from __future__ import annotations
 
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -30,14 +30,18 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from hotline.audit.models import AuditAction
+from hotline.audit.store import record_event
 from hotline.errors import HotlineError
 from hotline.oversight.analyses import Compare
 from hotline.oversight.definitions import Period, PeriodKind, UnitScore, period
 from hotline.oversight.generated import (
     ReportGenerator,
+    ReportStatus,
     file_mask,
     listed_reports,
     report_file,
+    retry_wait,
 )
 from hotline.oversight.http import OversightRulesDep
 from hotline.oversight.models import OversightReport
@@ -135,7 +139,9 @@ def reports(request: Request, session: SessionDep, user: Reader, chosen: ChosenD
     data = gather(session=session, period=chosen.period, as_of=now, rules=rules,
                   compare=chosen.compare)
     generator = generator_of(request)
-    generated = [listing(r) for r in listed_reports(session=session)] \
+    every = timedelta(seconds=generator.settings.reports_every_seconds) \
+        if generator is not None else timedelta(0)
+    generated = [listing(r, every=every) for r in listed_reports(session=session)] \
         if generator is not None else None
     return render(request, "supervisor/reports.html", user=user, snapshot=False,
                   generated=generated, **report_context(data, chosen))
@@ -148,8 +154,15 @@ def _size(n: int) -> str:
     return f"{n / 1024:.1f} KB" if n >= 1024 else f"{n} B"
 
 
-def listing(row: OversightReport) -> dict[str, Any]:
-    """A generated report as the page lists it: local times, each file with its link."""
+def _local(at: datetime) -> str:
+    if at.tzinfo is None:  # SQLite: naive UTC
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(CENTER_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def listing(row: OversightReport, *, every: timedelta) -> dict[str, Any]:
+    """A generated report as the page lists it: local times, each file with its link, a failed
+    one with when it is tried again (``every``: the generator's pass interval)."""
     files = []
     order = {".html": 0, ".xlsx": 1}  # the page and the workbook, then the CSV of each table
     for name, size in sorted(row.files.items(),
@@ -160,16 +173,14 @@ def listing(row: OversightReport) -> dict[str, Any]:
                       "label": f"{ext} {TABLE_LABELS[table]}" if table else ext,
                       "href": f"/supervisor/reports/generated/{row.id}/{quote(name)}"})
     last = row.period_end - timedelta(days=1)
-    generated = row.generated_at
-    if generated is not None and generated.tzinfo is None:  # SQLite: naive UTC
-        generated = generated.replace(tzinfo=UTC)
+    retry = _local(row.claimed_at + retry_wait(row.attempts, every)) \
+        if row.status == ReportStatus.FAILED else ""
     return {"id": row.id, "kind": row.kind, "kind_label": KIND_LABELS[PeriodKind(row.kind)],
             "start": row.period_start.isoformat(), "status": row.status,
             "period": row.period_start.isoformat() if last == row.period_start
             else f"{row.period_start.isoformat()} 至 {last.isoformat()}",
-            "generated_at": generated.astimezone(CENTER_TZ).strftime("%Y-%m-%d %H:%M")
-            if generated is not None else "", "attempts": row.attempts, "error": row.error,
-            "files": files}
+            "generated_at": _local(row.generated_at) if row.generated_at is not None else "",
+            "attempts": row.attempts, "error": row.error, "retry_at": retry, "files": files}
 
 
 class ReportHtml:
@@ -210,13 +221,19 @@ MEDIA = {".html": "text/html; charset=utf-8", ".csv": "text/csv; charset=utf-8",
 
 @router.get("/supervisor/reports/generated/{report_id}/{name}")
 def generated_file(report_id: int, name: str, request: Request, session: SessionDep,
-                   user: Reader) -> FileResponse:
+                   user: Reader, now: Now) -> FileResponse:
     generator = generator_of(request)
     row = session.get(OversightReport, report_id)
     path = report_file(exports_dir=generator.exports_dir, row=row, name=name) \
         if generator is not None else None
-    if path is None:
+    if path is None or row is None:
         raise NoSuchReportFile(report_id, name)
+    record_event(session=session, at=now, actor=user.username, role=user.role,
+                 action=AuditAction.EXPORT, path=name,
+                 client=request.client.host if request.client is not None else "",
+                 detail={"report": report_id, "kind": row.kind,
+                         "start": row.period_start.isoformat(), "bytes": path.stat().st_size})
+    session.commit()
     inline = path.suffix == ".html"  # read in the browser; the tables are downloaded
     return FileResponse(path, media_type=MEDIA.get(path.suffix, "application/octet-stream"),
                         filename=name, content_disposition_type="inline" if inline
