@@ -20,10 +20,12 @@ compare-and-set, so a restarted or second scheduler does not publish it again. A
 on the supervisors' escalation list as 超时未受理 by the outbound planner
 (``hotline.outbound.planning``).
 
-The calls looked at are those started in the last ``WINDOW`` (``ix_call_started_at``, a range
-of one hour's calls however long the table), answered by a seat at least the yellow share of
-the limit ago, not yet published red. A call answered more than an hour ago that was never
-scanned (the scheduler stopped all that time) is not escalated: it is long over.
+The calls looked at are those started since an hour (``WINDOW``) before the previous pass
+(``since``; ``ix_call_started_at``, a range of about an hour's calls however long the table),
+answered by a seat at least the yellow share of the limit ago, not yet published red. After a
+start (no previous pass known) or a gap, the range reaches back to the last pass, at most
+``CATCH_UP`` (a day): a call answered while the scheduler was stopped still owes its ticket and
+is escalated when the scheduler comes back; one older than a day is not looked at again.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from hotline.tickets.lifecycle import DEFAULT_LIMITS
 from hotline.tickets.models import ChangeKind, Ticket, TicketChange
 
 WINDOW = timedelta(hours=1)
+CATCH_UP = timedelta(days=1)
 LIMIT = 10_000
 STATUS = "answered"  # the outbox row's status: no ticket, the call is answered
 _CALLS = Call.__table__  # type: ignore[attr-defined]
@@ -124,14 +127,24 @@ def running_clock(
                         queue_wait_seconds=call.queue_wait_seconds, limits=limits)
 
 
-def due_calls(*, now: datetime, limits: Limits = DEFAULT_LIMITS, limit: int = LIMIT) -> Any:
+def window_start(now: datetime, since: datetime | None) -> datetime:
+    """The oldest call start a pass at ``now`` reads, the previous pass having run at ``since``
+    (None: none known, after a start)."""
+    if since is None:
+        return now - CATCH_UP
+    return max(now - CATCH_UP, min(now, since) - WINDOW)
+
+
+def due_calls(*, now: datetime, limits: Limits = DEFAULT_LIMITS, limit: int = LIMIT,
+              since: datetime | None = None) -> Any:
     """The query of the calls whose 受理 clock may have a light to publish at ``now``, oldest
-    first (read along ``ix_call_started_at``)."""
+    first (read along ``ix_call_started_at``); ``since``: the previous pass (``window_start``),
+    now by default (the last hour's calls)."""
     c = _CALLS.c
     return (
         sa_select(c.id, c.uniqueid, c.queue_joined_at, c.queue_wait_seconds, c.answered_by,
                   c.caller_number, c.accept_light)
-        .where(c.started_at >= now - WINDOW,
+        .where(c.started_at >= window_start(now, now if since is None else since),
                c.queue_joined_at <= now - limits.accept * limits.yellow_share,
                c.queue_outcome == "answered", c.direction == "in",
                c.answered_by.is_not(None),
@@ -145,12 +158,15 @@ def due_calls(*, now: datetime, limits: Limits = DEFAULT_LIMITS, limit: int = LI
 
 
 def scan_accept(
-    *, session: Session, now: datetime, limits: Limits = DEFAULT_LIMITS, limit: int = LIMIT
+    *, session: Session, now: datetime, limits: Limits = DEFAULT_LIMITS, limit: int = LIMIT,
+    since: datetime | None = None,
 ) -> list[AcceptChanged]:
     """The 受理 lights that got worse at ``now``, stored and published in the caller's
-    transaction. One query: the calls it can find are one hour's calls answered by seats;
-    ``limit`` only bounds a pathological pass (the oldest first: they turn red and leave)."""
-    rows = session.connection().execute(due_calls(now=now, limits=limits, limit=limit)).all()
+    transaction. One query: the calls it can find are those answered by seats since an hour
+    before ``since`` (the previous pass; now by default); ``limit`` only bounds a pathological
+    pass (the oldest first: they turn red and leave)."""
+    rows = session.connection().execute(
+        due_calls(now=now, limits=limits, limit=limit, since=since)).all()
     changed = [change for row in rows if (change := _changed(row, now, limits)) is not None]
     if not changed:
         return []

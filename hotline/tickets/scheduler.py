@@ -1,6 +1,8 @@
 """The deadline scheduler: every ``interval`` it publishes the tickets whose light got worse,
 and the parked tickets (挂账) whose review date came; and the calls a seat answered whose
-受理 clock turned yellow or red with no ticket yet (``accept.scan_accept``).
+受理 clock turned yellow or red with no ticket yet (``accept.scan_accept``: the first pass after a
+start reads the last day's calls, each later one the calls since an hour before the previous
+pass that succeeded, so a stop or a failing database does not let calls go unescalated).
 
 Each pass runs ``scanner.scan`` in batches in one transaction per batch: the new
 light is stored on the ticket and a ``light`` change (or a ``review`` change of a parked
@@ -23,7 +25,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from hotline.db import session_scope
-from hotline.tickets.accept import scan_accept
+from hotline.tickets.accept import CATCH_UP, scan_accept
 from hotline.tickets.calendar import Limits
 from hotline.tickets.lifecycle import DEFAULT_LIMITS
 from hotline.tickets.scanner import scan
@@ -45,6 +47,7 @@ class LightScheduler:
         self.reviews = 0
         self.accepts = 0
         self.last_error: str | None = None
+        self._accept_since: datetime | None = None  # the last 受理 scan that committed
         self._task: asyncio.Task[None] | None = None
 
     def run_once(self) -> int:
@@ -68,8 +71,10 @@ class LightScheduler:
         return total + accepts
 
     def _scan_accept(self, now: datetime) -> int:
+        since = self._accept_since if self._accept_since is not None else now - CATCH_UP
         with session_scope(self.engine) as session:
-            changed = scan_accept(session=session, now=now, limits=self.limits)
+            changed = scan_accept(session=session, now=now, limits=self.limits, since=since)
+        self._accept_since = now
         if changed and self.on_change is not None:
             self.on_change()
         return len(changed)

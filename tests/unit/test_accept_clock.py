@@ -1,11 +1,11 @@
-"""The live 受理 clock (``hotline.tickets.accept``) on SQLite and PostgreSQL: a call a seat
-answered with no ticket turns yellow at 80 % of the minute and red after it, each published
-once by the deadline scheduler (also across a restart), and a red one goes onto the
-supervisors' escalation list as 超时未受理; a ticket for the call or its discarded draft stops
-the clock; the scan's query leaves out calls no seat answered, outbound calls and calls older
-than its window. The seat's pop shows the time left. Everything is the real code (scheduler,
-outbound planning, pages over HTTP); the clock is a test clock and the call records are written
-as the AMI controller leaves them."""
+"""The live 受理 clock (``hotline.tickets.accept``) on SQLite and PostgreSQL: a call a seat answered
+with no ticket turns yellow at 80 % of the minute and red after it, each published once by the
+deadline scheduler (also across a restart), and a red one goes onto the supervisors' escalation
+list as 超时未受理; a ticket for the call or its discarded draft stops the clock; the scan's query
+leaves out calls no seat answered, outbound calls and calls older than its window, which reaches
+back to the previous pass (a day after a start). The seat's pop shows the time left. Everything
+is the real code (scheduler, outbound planning, pages over HTTP); the clock is a test clock and
+the call records are written as the AMI controller leaves them."""
 
 from __future__ import annotations
 
@@ -27,7 +27,13 @@ from hotline.outbound.rules import CallingHours
 from hotline.seats.pop import PopBoard
 from hotline.seats.service import bind_seat
 from hotline.tickets import service as tickets
-from hotline.tickets.accept import AcceptChanged, _store, due_calls, scan_accept
+from hotline.tickets.accept import (
+    AcceptChanged,
+    _store,
+    due_calls,
+    scan_accept,
+    window_start,
+)
 from hotline.tickets.calendar import Light
 from hotline.tickets.models import TicketChange, TicketCreate, TicketType
 from hotline.tickets.scheduler import LightScheduler
@@ -196,6 +202,46 @@ def test_given_a_call_published_meanwhile_by_another_pass_then_only_the_others_a
         assert _store(session, changed) == {ids["ours"]}
     with Session(engine) as session:
         assert set(session.exec(select(Call.accept_light)).all()) == {"yellow"}
+
+
+def test_given_the_scheduler_stopped_for_hours_then_its_start_escalates_the_calls_meanwhile(
+    engine: Engine,
+) -> None:
+    plan(engine, T0 - timedelta(hours=30))
+    answered(engine, "while-stopped")  # answered at 09:00, the scheduler starts at 12:00
+    answered(engine, "with-ticket")
+    ticket_for(engine, "with-ticket", T0 + timedelta(seconds=20))
+    answered(engine, "day-before", at=T0 - timedelta(hours=25))  # beyond the day looked back
+    clock = Clock(T0 + timedelta(hours=3))
+    scheduler = LightScheduler(engine=engine, clock=clock)
+    scheduler.run_once()  # the ticket's own dispatch light is published too
+    assert scheduler.accepts == 1
+    assert accept_changes(engine) == [("while-stopped", "red")]
+    plan(engine, clock.now)
+    with Session(engine) as session:
+        [escalation] = session.exec(select(Escalation).where(
+            Escalation.reason == "not_accepted")).all()
+    assert escalation.call_uniqueid == "while-stopped"
+
+
+def test_given_a_gap_between_passes_then_the_next_pass_reads_back_to_the_previous_one(
+    engine: Engine,
+) -> None:
+    clock = Clock(T0 - timedelta(minutes=10))
+    scheduler = LightScheduler(engine=engine, clock=clock)
+    assert scheduler.run_once() == 0
+    answered(engine, "in-the-gap")  # answered at 09:00; the next pass comes two hours later
+    clock.advance(hours=2, minutes=10)
+    assert scheduler.run_once() == 1  # the call started 2 h ago: older than the last hour
+    assert accept_changes(engine) == [("in-the-gap", "red")]
+    with Session(engine) as session:  # a pass reading only the last hour would not see it
+        assert session.connection().execute(due_calls(now=clock.now)).all() == []
+        assert [r.uniqueid for r in session.connection().execute(due_calls(
+            now=clock.now, since=T0 - timedelta(minutes=10))).all()] == []  # red: left
+    assert window_start(clock.now, None) == clock.now - timedelta(days=1)
+    assert window_start(clock.now, T0) == T0 - timedelta(hours=1)
+    assert window_start(clock.now, clock.now - timedelta(days=3)) == (
+        clock.now - timedelta(days=1))
 
 
 def test_the_scan_query_finds_only_answered_inbound_calls_of_the_last_hour(
