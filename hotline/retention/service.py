@@ -8,8 +8,10 @@ generated that long ago (their files, and their rows marked removed: ``oversight
 **Open tickets keep their evidence.** A recording or call record whose call is the source of a
 ticket that is not finished is never deleted, however old: finished means closed (办结),
 archived (归档) or handed to 110/119/120/122 (transferred); a merged ticket (合并) counts as its
-parent does. An outbound call (``hotline-ob-<attempt id>``: a survey's recorded comment) counts
-as the ticket it was made for (``outbound_call.ticket_id``). Such items are counted as kept,
+parent does. An outbound call (``hotline-ob-<attempt id>``: a survey's recorded comment; an
+agent's click-to-call ``hotline-ag-…``, named by its attempt's channel) counts as the ticket it
+was made for (``outbound_call.ticket_id``); a queue call-back counts as the ticket the seat took
+on it (its channel is the ticket's call). Such items are counted as kept,
 and go at the first clean-up after the ticket is finished. Audit entries name recordings by id
 and path without a key, so they outlive them.
 
@@ -26,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, or_
 from sqlmodel import Session, col, select
 
 from hotline.audit import store as audit
@@ -108,17 +110,26 @@ def held_by_open_tickets(*, session: Session, uniqueids: Iterable[str]) -> set[s
 
 
 def _held_outbound(session: Session, uniqueids: list[str]) -> set[str]:
-    """The outbound calls among ``uniqueids`` whose ticket is not finished."""
+    """The outbound calls among ``uniqueids`` whose ticket is not finished: surveys and
+    reminders by the attempt in their channel's name (``hotline-ob-<attempt id>``), agent
+    call-backs (click-to-call, ``hotline-ag-…``) by the channel their attempt stored."""
     by_attempt = {a: uid for uid in uniqueids if (a := attempt_of(uid)) is not None}
-    if not by_attempt:
-        return set()
+    named = or_(col(OutboundAttempt.id).in_(list(by_attempt)),
+                col(OutboundAttempt.uniqueid).in_(uniqueids))
     rows = session.exec(
-        select(OutboundAttempt.id, Ticket.status, Ticket.parent_id)
+        select(OutboundAttempt.id, OutboundAttempt.uniqueid, Ticket.status, Ticket.parent_id)
         .join(OutboundCall, col(OutboundCall.id) == OutboundAttempt.call_id)
         .join(Ticket, col(Ticket.id) == OutboundCall.ticket_id)
-        .where(col(OutboundAttempt.id).in_(list(by_attempt)))).all()
-    return {by_attempt[attempt_id] for attempt_id, status, parent_id in rows
-            if attempt_id is not None and _is_open(session, status, parent_id)}
+        .where(named)).all()
+    held: set[str] = set()
+    for attempt_id, channel, status, parent_id in rows:
+        if not _is_open(session, status, parent_id):
+            continue
+        if attempt_id in by_attempt:
+            held.add(by_attempt[attempt_id])
+        if channel in uniqueids:
+            held.add(channel)
+    return held
 
 
 def _is_open(session: Session, status: str, parent_id: int | None) -> bool:

@@ -17,8 +17,10 @@ from sqlmodel import Session, select
 from hotline.audit.models import AuditEntry
 from hotline.calls.models import Call, Recording
 from hotline.db import session_scope
+from hotline.outbound.agent_calls import start_agent_call
 from hotline.outbound.ami import channel_id
 from hotline.outbound.models import OutboundAttempt, OutboundCall
+from hotline.outbound.rules import TrunkLimits
 from hotline.retention.job import RetentionJob
 from hotline.retention.service import run_cleanup
 from hotline.retention.settings import RetentionSettings
@@ -26,7 +28,7 @@ from hotline.stt.models import Transcript, TranscriptionJob
 from hotline.tickets.models import Ticket
 from hotline.web.pages import include_pages
 from tests.api import ApiWorld, make_world, sqlite_engine, sqlite_template  # noqa: F401
-from tests.recordings import WORDS, RecordedCall, add_recorded_call
+from tests.recordings import WORDS, RecordedCall, add_recorded_call, write_wav
 
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS = RetentionSettings(call_days=400, recording_days=90, export_days=30)
@@ -247,3 +249,43 @@ def test_given_a_merged_ticket_then_its_survey_comment_is_kept_while_its_parent_
     close_ticket(files.engine, parent.ticket)
     run(files, tmp_path, dry_run=False)
     assert not comment.path.exists()
+
+
+def agent_callback(world: ApiWorld, ticket_number: str | None, *, days_ago: float) -> Path:
+    """A callback agent's click-to-call for the ticket, stored by the real
+    ``start_agent_call`` (call, attempt, bridged recording row), its file written, ended."""
+    at = world.clock() - timedelta(days=days_ago)
+    with session_scope(world.engine) as session:
+        ticket = session.exec(select(Ticket).where(Ticket.number == ticket_number)).one()
+        placed = start_agent_call(session=session, ticket=ticket, phone="13812345678",
+                                  agent="callback", agent_dial="PJSIP/cb1", now=at,
+                                  trunk="default", limits=TrunkLimits())
+        rec = session.exec(select(Recording).where(
+            Recording.call_uniqueid == placed.uniqueid)).one()
+        rec.complete = True
+        call = session.exec(select(OutboundCall).where(
+            OutboundCall.id == placed.call_id)).one()
+        call.status = "done"
+        call.active_number = None
+    path = world.root_rec / placed.recording  # type: ignore[attr-defined]
+    write_wav(path, seconds=2.0)
+    return path
+
+
+def test_given_an_open_ticket_then_its_agent_callback_recording_is_kept_until_it_is_closed(
+        files: ApiWorld, tmp_path: Path) -> None:
+    source = recorded(files, "1700000000.1", days_ago=120, unit="市城管局")
+    kept = agent_callback(files, source.ticket, days_ago=100)
+    other = recorded(files, "1700000000.2", days_ago=120, unit="市城管局")
+    close_ticket(files.engine, other.ticket)
+    gone = agent_callback(files, other.ticket, days_ago=100)
+    assert kept.name.startswith("hotline-ag-") and kept.exists() and gone.exists()
+
+    report = run(files, tmp_path, dry_run=False)
+    assert kept.exists() and source.path.exists()
+    assert not gone.exists() and not other.path.exists()
+    assert report.plan.kept_recordings == 2
+
+    close_ticket(files.engine, source.ticket)
+    run(files, tmp_path, dry_run=False)
+    assert not kept.exists() and rows(files.engine, Recording) == []
