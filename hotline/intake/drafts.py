@@ -18,7 +18,8 @@ transaction, so the operator is interrupted at once (told once per call and line
   Never when the text suggests an emergency line (the operator is interrupted instead), nor to
   a unit the database does not know.
 - Otherwise an operator accepts the draft with the fields they confirmed (``accept_draft``:
-  a ticket is created, the draft keeps its links) or discards it.
+  a ticket is created, the draft keeps its links) or discards it, saying why the call is not a
+  request (``not_request``: 无效来电, also before any draft arrived).
 
     open ──accept──> accepted (ticket_id)
       └───discard──> discarded
@@ -79,6 +80,9 @@ class TicketDraft(SQLModel, table=True):
     updated_at: datetime
     decided_at: datetime | None = None
     decided_by: str | None = Field(default=None, max_length=64)
+    # discarded: why the call is not a request (``not_request.NotRequest``) and the note
+    discard_reason: str | None = Field(default=None, max_length=16)
+    discard_note: str = Field(default="", max_length=200)
 
 
 class NoSuchDraft(IntakeError):
@@ -255,16 +259,21 @@ def accept_draft(*, session: Session, draft_id: int, ticket: TicketCreate, actor
     return _accept(session, draft, confirmed, actor=actor, now=now, rules=rules)
 
 
-def discard_draft(*, session: Session, draft_id: int, actor: str, now: datetime) -> TicketDraft:
+def discard_draft(*, session: Session, draft_id: int, actor: str, now: datetime,
+                  reason: str | None = None, note: str = "") -> TicketDraft:
+    """No ticket from this draft; ``reason``: why the call is not a request
+    (``not_request.NotRequest``), ``note`` what the operator wrote."""
     draft = get_draft(session=session, draft_id=draft_id)
     if draft.status != DraftStatus.open:
         raise DraftNotOpen(draft)
     draft.status, draft.decided_at, draft.decided_by = DraftStatus.discarded, now, actor
-    draft.updated_at = now
+    draft.updated_at, draft.discard_reason, draft.discard_note = now, reason, note
     session.add(draft)
     assert draft.id is not None
     record_draft_change(session=session, draft_id=draft.id, action="discarded",
-                        status=draft.status, at=now, payload={"by": actor})
+                        status=draft.status, at=now,
+                        payload={"by": actor, "call_uniqueid": draft.call_uniqueid,
+                                 "reason": reason, "note": note})
     session.flush()
     return draft
 

@@ -3,7 +3,9 @@
     GET  /api/drafts?call=<uniqueid>        the drafts of a call (without ``call``: open ones)
     GET  /api/drafts/{id}                   one draft: text, suggestions, links
     POST /api/drafts/{id}/accept            body: the ticket fields the operator confirmed
-    POST /api/drafts/{id}/discard
+    POST /api/drafts/{id}/discard           body (optional): reason, note (无效来电)
+    POST /api/drafts/not-request            body: call, reason, note: the call is not a request
+                                            (its draft discarded, made when none arrived yet)
 
 Operators and supervisors only. Accepting creates the ticket (受理) with the draft's call and
 transcript unless the body gives its own; both changes reach the consoles' event stream.
@@ -15,9 +17,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 
 from hotline.intake import drafts
+from hotline.intake.not_request import NOTE_MAX, NoteRequired, NotRequest, mark_not_request
 from hotline.tickets.http import TicketRules, announce_change
 from hotline.tickets.schemas import TicketCreateRequest
 from hotline.users.models import Role
@@ -42,6 +46,19 @@ class DraftView(BaseModel):
     updated_at: datetime
     decided_at: datetime | None
     decided_by: str | None
+    discard_reason: str | None
+    discard_note: str
+
+
+class Discard(BaseModel):
+    reason: NotRequest | None = None
+    note: str = Field(default="", max_length=500)
+
+
+class NotRequestBody(BaseModel):
+    call: str = Field(min_length=1, max_length=64, description="the call's uniqueid")
+    reason: NotRequest
+    note: str = Field(default="", max_length=500)
 
 
 class Accepted(BaseModel):
@@ -81,11 +98,30 @@ def accept(draft_id: int, body: TicketCreateRequest, request: Request, session: 
                     ticket_id=ticket.id, number=ticket.number)
 
 
+@router.post("/not-request", summary="Mark a call 无效来电: no ticket, its 受理 clock stops")
+def not_request(body: NotRequestBody, request: Request, session: SessionDep,
+                user: CurrentUser, now: Now) -> DraftView:
+    try:
+        draft = mark_not_request(session=session, call_uniqueid=body.call, reason=body.reason,
+                                 note=body.note, actor=user.username, now=now)
+    except IntegrityError:  # the transcription made the call's draft meanwhile
+        session.rollback()
+        draft = mark_not_request(session=session, call_uniqueid=body.call, reason=body.reason,
+                                 note=body.note, actor=user.username, now=now)
+    session.commit()
+    announce_change(request)
+    return view(draft)
+
+
 @router.post("/{draft_id}/discard", summary="Discard the draft (no ticket)")
 def discard(draft_id: int, request: Request, session: SessionDep, user: CurrentUser,
-            now: Now) -> DraftView:
+            now: Now, body: Discard | None = None) -> DraftView:
+    why = body or Discard()
+    if why.reason is NotRequest.OTHER and not why.note.strip():
+        raise NoteRequired()
     draft = drafts.discard_draft(session=session, draft_id=draft_id, actor=user.username,
-                                 now=now)
+                                 now=now, reason=why.reason.value if why.reason else None,
+                                 note=" ".join(why.note.split())[:NOTE_MAX])
     session.commit()
     announce_change(request)
     return view(draft)

@@ -1,27 +1,29 @@
 """The keyboard shortcuts and the 1366×768 screen, in chromium at that viewport.
 
 Each shortcut of the seat workspace (listed on it: F5 示闲, F6 示忙, F7 话后处理, F3 知识库,
-Alt+D 受理并派单, Alt+J 即办, Alt+M 合并, F9 转 110) and the unit handler's Alt+S is pressed
-on a popped call (or an opened ticket), the result checked on the page and in the database.
-The seat, unit, supervisor and callback pages have no horizontal scroll and their main action
-buttons lie inside the viewport. The calls arrive as the AMI events Asterisk sends (through
-the controller's handler); Asterisk itself is not running, so a seat state change is refused by
-the server and shown as such (the request the key sent is checked).
+Alt+D 受理并派单, Alt+J 即办, Alt+M 合并, F9 转 110, Alt+W 无效来电) and the unit handler's
+Alt+S is pressed on a popped call (or an opened ticket), the result checked on the page and
+in the database. The seat, unit, supervisor and callback pages have no horizontal scroll and
+their main action buttons lie inside the viewport. The calls arrive as the AMI events Asterisk
+sends (through the controller's handler); Asterisk itself is not running, so a seat state
+change is refused by the server and shown as such (the request the key sent is checked).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from hotline.db import session_scope
+from hotline.intake.drafts import drafts_of_call
 from hotline.knowledge.models import KnowledgeArticleCreate
 from hotline.knowledge.service import add_article
 from hotline.tickets import lifecycle as lc
-from hotline.tickets.models import TicketCreate, TicketType
+from hotline.tickets.models import Ticket, TicketCreate, TicketType
 from hotline.tickets.service import act, create_ticket, get_by_number
 from hotline.users.models import Role, UserCreate
 from hotline.users.service import create_user
@@ -196,6 +198,38 @@ def test_given_a_popped_call_when_i_press_f9_and_confirm_then_transferred_to_110
     console.screenshot(page, "keys-f9-transferred")
 
 
+def test_given_a_silent_call_when_i_press_alt_w_and_confirm_then_it_is_not_a_request(
+    console: Console, page: Any
+) -> None:
+    uid = _ring_and_answer(console, page, "13700000108")
+    console.run(console.hotline.store.update_call(  # its record: in the queue 20 s ago
+        uid, queue_joined_at=datetime.now(UTC) - timedelta(seconds=20)))
+    page.reload()
+    page.wait_for_selector("#accept-clock")  # answered, no ticket: the 受理 clock runs
+    asked: list[str] = []
+
+    def confirm(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", confirm)
+    page.select_option("#ticket-form select[name=not_request_reason]", "silent")
+    page.keyboard.press("Alt+W")
+    page.wait_for_selector("#not-request-done, #not-request")
+    assert asked == ["确认本次来电为无效来电、不生成工单？"]
+    assert "无声电话" in page.inner_text("#pop")
+    with Session(console.hotline.engine) as session:
+        [draft] = drafts_of_call(session=session, call_uniqueid=uid)
+        assert (draft.status, draft.discard_reason, draft.source) == ("discarded", "silent",
+                                                                      "seat")
+        assert session.exec(select(Ticket).where(Ticket.call_uniqueid == uid)).first() is None
+    page.reload()  # drawn again from the server: the mark, the form folded, no clock
+    page.wait_for_selector("#not-request[data-reason=silent]")
+    assert page.locator("#accept-clock").count() == 0
+    assert not page.locator("#ticket-form").is_visible()
+    console.screenshot(page, "keys-alt-w-not-request")
+
+
 def test_given_an_opened_ticket_when_the_unit_presses_alt_s_then_signed(
     console: Console, page: Any
 ) -> None:
@@ -235,7 +269,8 @@ def test_at_1366x768_the_seat_workspace_with_a_pop_fits_and_its_actions_are_in_v
                      "#ticket-form button[data-key='Alt+D']",
                      "#ticket-form button[data-key='Alt+J']",
                      "#ticket-form button[data-key='Alt+M']",
-                     "#ticket-form button[data-key=F9]"):
+                     "#ticket-form button[data-key=F9]",
+                     "#ticket-form button[data-key='Alt+W']"):
         _inside(page, selector)
     console.screenshot(page, "fit-seat-1366x768")
 

@@ -26,6 +26,7 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
 from hotline.errors import HotlineError
+from hotline.intake.not_request import NOT_REQUEST_LABELS
 from hotline.users.errors import NotAuthenticated
 from hotline.users.models import Role, User
 from hotline.web.deps import get_current_user, get_session, mask_phone, web_context
@@ -124,6 +125,8 @@ def install_pages(app: FastAPI, *, web_dir: Path) -> Jinja2Templates:
     templates.env.filters.update(FILTERS)
     templates.env.filters["ivr_path"] = ivr_path
     templates.env.globals["request_types"] = TYPE_LABELS
+    templates.env.globals["not_request_reasons"] = {
+        r.value: label for r, label in NOT_REQUEST_LABELS.items()}
     app.state.page_templates = templates
     app.add_exception_handler(LoginRequired, _on_login_required)
     app.add_exception_handler(PageForbidden, _on_forbidden)

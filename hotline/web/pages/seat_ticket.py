@@ -6,6 +6,8 @@
         merge         受理 + 合并 into ``parent``
         emergency     受理 + 转警 to ``line`` (110 / 119 / 120 / 122)
     POST /seat/transfer       number, line: move the call of a 转警 ticket again (after a failure)
+    POST /seat/not-request    call_uniqueid, not_request_reason, not_request_note: 无效来电, no
+                              ticket (``hotline.intake.not_request``); the 受理 clock stops
     GET  /seat/knowledge?q=   knowledge base hits beside the form (fragment)
 
 With a ``draft_id`` the call's draft is accepted (its transcript and call are kept); without
@@ -27,6 +29,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from hotline.audit.models import AuditAction
@@ -34,6 +37,7 @@ from hotline.audit.store import record_event
 from hotline.calls.store import mark_seat_transfer
 from hotline.errors import HotlineError
 from hotline.intake.drafts import accept_draft
+from hotline.intake.not_request import NOT_REQUEST_LABELS, NotRequest, mark_not_request
 from hotline.knowledge import service as knowledge
 from hotline.seats.service import seat_of
 from hotline.seats.transfer import TransferFailed, transfer_to_emergency
@@ -185,6 +189,33 @@ async def retry_transfer(request: Request, session: SessionDep, user: Operator, 
     transfer_error = await _move_call(request, session, user, ticket, line.value, now=now)
     return render(request, "seat/taken.html", user=user, ticket=ticket, do="emergency",
                   main_unit=None, line=line.value, transfer_error=transfer_error)
+
+
+@router.post("/not-request", response_class=HTMLResponse)
+def not_request(
+    request: Request, session: SessionDep, user: Operator, now: Now,
+    call_uniqueid: Annotated[str, Form(min_length=1, max_length=64)],
+    reason: Annotated[NotRequest, Form(alias="not_request_reason")],
+    note: Annotated[str, Form(alias="not_request_note", max_length=500)] = "",
+) -> HTMLResponse:
+    """Mark the popped call 无效来电; a refusal is shown above the form, which stays."""
+    try:
+        try:
+            draft = mark_not_request(session=session, call_uniqueid=call_uniqueid,
+                                     reason=reason, note=note, actor=user.username, now=now)
+        except IntegrityError:  # the transcription made the call's draft meanwhile
+            session.rollback()
+            draft = mark_not_request(session=session, call_uniqueid=call_uniqueid,
+                                     reason=reason, note=note, actor=user.username, now=now)
+        session.commit()
+    except HotlineError as exc:
+        session.rollback()
+        response = error_fragment(request, user, exc)
+        response.headers.update({"HX-Retarget": "#form-error", "HX-Reswap": "innerHTML"})
+        return response
+    announce_change(request)
+    return render(request, "seat/not_request.html", user=user, draft=draft,
+                  label=NOT_REQUEST_LABELS[reason])
 
 
 @router.get("/knowledge", response_class=HTMLResponse)

@@ -1,0 +1,99 @@
+"""Calls that are not requests (无效来电): the seat marks a call it answered as silent, a wrong
+number, harassment, hung up at once, a test, or another reason with a note; no ticket is made.
+
+The mark is the call's draft discarded with the reason (``ticket_draft.discard_reason``, the
+note in ``discard_note``): the draft the transcription made, or, when none has arrived yet (an
+answered call is drafted after hang-up), an empty one made discarded at once, which the
+transcription then leaves alone. Either way the call's 受理 clock stops
+(``hotline.tickets.accept``) and a ``draft`` change ``discarded`` with the reason is told.
+A call that already has a ticket cannot be marked; a seat that changes its mind still takes a
+ticket for the call from the pop.
+
+    mark_not_request(session=session, call_uniqueid="1764.42", reason=NotRequest.SILENT,
+                     actor="op1", now=now)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Session, col, select
+
+from hotline.calls.models import Call
+from hotline.intake.drafts import DraftStatus, TicketDraft, discard_draft
+from hotline.intake.errors import IntakeError
+from hotline.tickets.models import Ticket
+
+NOTE_MAX = 200
+SEAT = "seat"  # the source of a draft the seat made discarded before any transcript
+
+
+class NotRequest(StrEnum):
+    SILENT = "silent"
+    WRONG_NUMBER = "wrong_number"
+    HARASSMENT = "harassment"
+    HUNG_UP = "hung_up"
+    TEST = "test"
+    OTHER = "other"
+
+
+NOT_REQUEST_LABELS = {
+    NotRequest.SILENT: "无声电话", NotRequest.WRONG_NUMBER: "打错电话",
+    NotRequest.HARASSMENT: "骚扰电话", NotRequest.HUNG_UP: "接通即挂",
+    NotRequest.TEST: "测试或误拨", NotRequest.OTHER: "其他（须注明）",
+}
+
+
+class NoSuchCall(IntakeError):
+    error_id = "no-such-call"
+    status_code = 404
+
+    def __init__(self, uniqueid: str) -> None:
+        super().__init__(f"no call {uniqueid!r}", call=uniqueid)
+
+
+class CallAlreadyTaken(IntakeError):
+    error_id = "call-already-taken"
+    status_code = 409
+
+    def __init__(self, uniqueid: str, number: str) -> None:
+        super().__init__(f"本次来电已受理工单 {number}，不能标记为无效来电", call=uniqueid,
+                         number=number)
+
+
+class NoteRequired(IntakeError):
+    error_id = "not-request-note-required"
+    status_code = 422
+
+    def __init__(self) -> None:
+        super().__init__("无效来电原因为“其他”时请注明情况", field="note")
+
+
+def mark_not_request(*, session: Session, call_uniqueid: str, reason: NotRequest, actor: str,
+                     now: datetime, note: str = "") -> TicketDraft:
+    """Discard the call's draft (made empty when none arrived yet) as not a request.
+
+    Raises ``NoSuchCall``, ``CallAlreadyTaken`` (a ticket exists for the call), ``NoteRequired``
+    (``other`` without a note) and ``DraftNotOpen`` (already accepted or discarded). Two
+    writers making the call's draft at once (the transcription, this) meet on its unique
+    call: the loser's flush raises ``IntegrityError`` and the caller tries again."""
+    note = " ".join(note.split())[:NOTE_MAX]
+    if reason is NotRequest.OTHER and not note:
+        raise NoteRequired()
+    if session.exec(select(Call.id).where(Call.uniqueid == call_uniqueid)).first() is None:
+        raise NoSuchCall(call_uniqueid)
+    ticket = session.exec(select(Ticket.number).where(Ticket.call_uniqueid == call_uniqueid)
+                          .order_by(col(Ticket.id))).first()
+    if ticket is not None:
+        raise CallAlreadyTaken(call_uniqueid, ticket)
+    draft = session.exec(select(TicketDraft).where(
+        TicketDraft.call_uniqueid == call_uniqueid)).first()
+    if draft is None:
+        draft = TicketDraft(call_uniqueid=call_uniqueid, source=SEAT, status=DraftStatus.open,
+                            created_at=now, updated_at=now)
+        session.add(draft)
+        session.flush()
+    assert draft.id is not None
+    return discard_draft(session=session, draft_id=draft.id, actor=actor, now=now,
+                         reason=reason.value, note=note)
