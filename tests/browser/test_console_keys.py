@@ -28,7 +28,7 @@ from hotline.tickets.service import act, create_ticket, get_by_number
 from hotline.users.models import Role, UserCreate
 from hotline.users.service import create_user
 from tests.browser.conftest import PASSWORD, VIEWPORT, Console
-from tests.browser.test_seat_actions import SEAT, _ring_and_answer, _ticket
+from tests.browser.test_seat_actions import SEAT, _confirming, _ring_and_answer, _ticket
 from tests.browser.test_seat_operator import _transcript_arrives
 from tests.browser.test_unit_handler import _dispatched_to_cg
 
@@ -181,13 +181,7 @@ def test_given_a_popped_call_when_i_press_f9_and_confirm_then_transferred_to_110
     console: Console, page: Any
 ) -> None:
     uid = _ring_and_answer(console, page, "13700000106")
-    asked: list[str] = []
-
-    def confirm(dialog: Any) -> None:
-        asked.append(dialog.message)
-        dialog.accept()
-
-    page.on("dialog", confirm)
+    asked = _confirming(page)
     page.fill("#ticket-form textarea[name=description]", "楼下有人打架，有人受伤")
     page.keyboard.press("F9")
     page.wait_for_selector("#taken")
@@ -206,13 +200,7 @@ def test_given_a_silent_call_when_i_press_alt_w_and_confirm_then_it_is_not_a_req
         uid, queue_joined_at=datetime.now(UTC) - timedelta(seconds=20)))
     page.reload()
     page.wait_for_selector("#accept-clock")  # answered, no ticket: the 受理 clock runs
-    asked: list[str] = []
-
-    def confirm(dialog: Any) -> None:
-        asked.append(dialog.message)
-        dialog.accept()
-
-    page.on("dialog", confirm)
+    asked = _confirming(page)
     page.select_option("#ticket-form select[name=not_request_reason]", "silent")
     page.keyboard.press("Alt+W")
     page.wait_for_selector("#not-request-done, #not-request")

@@ -2,13 +2,15 @@
 (its AMI, its FastAGI server), the seat is a registered pyVoIP phone (seat1) and the caller
 another (citizen1) who dials the hotline and goes through the menu to the queue. The operator
 logs in and takes seat1; the call pops with the caller's number while seat1 rings; the
-operator picks up, fills the form and dispatches; the ticket is linked to that call.
+operator picks up, fills the form and dispatches; the ticket is linked to that call. The seat
+keys F6 / F7 / F5 pause and unpause the member in Asterisk's queue (checked with ``queue show``).
 
 Needs root and the sandbox lock: ``flock /tmp/hotline-asterisk.lock pytest ...``.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -100,3 +102,58 @@ def test_given_a_real_call_through_asterisk_when_it_rings_my_seat_then_it_pops_a
     assert ticket.call_uniqueid == uid and ticket.status == "dispatched"
     assert ticket.caller_phone == CALLER and ticket.description == SAID
     assert ticket.channel == "phone"
+
+
+def _member_line(sandbox: Sandbox, queue: str, interface: str) -> str:
+    """The queue member's line of ``queue show`` (Asterisk's own view of its state)."""
+    shown = sandbox.cli(f"queue show {queue}")
+    return next((line for line in shown.splitlines() if interface in line), "")
+
+
+def _until(sandbox: Sandbox, queue: str, interface: str, test: Any, what: str) -> str:
+    deadline = time.monotonic() + 10
+    line = ""
+    while time.monotonic() < deadline:
+        line = _member_line(sandbox, queue, interface)
+        if test(line):
+            return line
+        time.sleep(0.2)
+    raise AssertionError(f"{interface} in queue {queue}: never {what}; last: {line!r}")
+
+
+def test_given_my_seat_when_i_press_f6_f7_f5_then_asterisk_pauses_and_unpauses_the_member(
+    live_console: Console, page: Any, sandbox: Sandbox
+) -> None:
+    """The seat keys against the real queue: F6 with a reason and F7 pause the member in
+    app_queue (``queue show`` says paused, with the reason), F5 unpauses it."""
+    console = live_console
+    queue, interface = console.hotline.settings.queue.name, f"PJSIP/{SEAT}"
+    console.log_in(page, "op")
+    page.select_option("#seat select[name=interface]", interface)
+    page.click("#seat form[hx-post='/seat/bind'] button")
+    page.wait_for_selector("#seat-state[data-state=offline]")
+    page.wait_for_selector("#seat button[data-key=F5]:not([disabled])")
+    page.keyboard.press("F5")
+    page.wait_for_selector("#seat-state[data-state=ready]")
+    _until(sandbox, queue, interface, lambda line: line and "paused" not in line, "ready")
+
+    page.wait_for_selector("#seat button[data-key=F6]:not([disabled])")
+    page.select_option("#seat select[name=reason]", "培训")
+    page.keyboard.press("F6")
+    page.wait_for_selector("#seat-state[data-state=paused]")
+    paused = _until(sandbox, queue, interface, lambda line: "paused" in line, "paused")
+    assert "培训" in paused, paused
+    assert "（培训）" in page.inner_text("#seat")
+
+    page.wait_for_selector("#seat button[data-key=F7]:not([disabled])")
+    page.keyboard.press("F7")
+    page.wait_for_selector("#seat-state[data-state=after_call]")
+    after = _until(sandbox, queue, interface, lambda line: "话后处理" in line, "in after-call")
+    assert "paused" in after, after
+
+    page.wait_for_selector("#seat button[data-key=F5]:not([disabled])")
+    page.keyboard.press("F5")
+    page.wait_for_selector("#seat-state[data-state=ready]")
+    _until(sandbox, queue, interface, lambda line: line and "paused" not in line, "unpaused")
+    assert page.locator("#seat .error").count() == 0
+    console.screenshot(page, "seat-real-queue-keys")

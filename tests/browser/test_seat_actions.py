@@ -104,10 +104,8 @@ def test_given_an_earlier_ticket_of_the_caller_when_i_merge_then_the_call_joins_
     console.screenshot(page, "seat-merged")
 
 
-def test_given_a_fire_when_i_press_transfer_to_119_and_confirm_then_transferred(
-    console: Console, page: Any
-) -> None:
-    _ring_and_answer(console, page, "13700000003")
+def _confirming(page: Any) -> list[str]:
+    """Accept every confirmation the page asks; the questions asked, in order."""
     asked: list[str] = []
 
     def confirm(dialog: Any) -> None:
@@ -115,6 +113,14 @@ def test_given_a_fire_when_i_press_transfer_to_119_and_confirm_then_transferred(
         dialog.accept()
 
     page.on("dialog", confirm)
+    return asked
+
+
+def test_given_a_fire_when_i_press_transfer_to_119_and_confirm_then_transferred(
+    console: Console, page: Any
+) -> None:
+    _ring_and_answer(console, page, "13700000003")
+    asked = _confirming(page)
     # Refused (no description yet): the error shows above the form, what was typed stays.
     page.fill("#ticket-form input[name=location]", "建设路12号")
     page.click("#ticket-form button.danger:has-text('转 119')")
