@@ -34,6 +34,7 @@ from hotline.config import Settings
 from hotline.db import make_engine, migrate, session_scope
 from hotline.errors import HotlineError
 from hotline.intake.drafts import TranscriptDrafts
+from hotline.intake.not_request import intake_of_calls
 from hotline.ivr.loader import article_refs, check_articles, load_flows
 from hotline.ivr.runner import FlowRunner
 from hotline.knowledge.ivr import StoreKnowledgeArticles
@@ -358,8 +359,11 @@ def build_app(settings: Settings, *, on_ready: Callable[[], None] | None = None,
         if user.role not in CALLS_PAGE_ROLES:  # unit handlers: the 403 page
             raise PageForbidden(user, CALLS_PAGE_ROLES)
         rows = call_rows(50, lambda n: mask_phone(n, role=user.role))
+        with Session(hotline.engine) as session:  # 工单 … or 无效来电 per call
+            intake = intake_of_calls(session=session, uniqueids=[r["uniqueid"] for r in rows])
         for row in rows:  # zero-length recordings are not listed
             row["recordings"] = [r for r in row["recordings"] if audible(r)]
+            row["intake"] = intake.get(row["uniqueid"], "")
         return render(request, "calls.html", user=user, calls=rows, **context)
 
     @app.get("/status")

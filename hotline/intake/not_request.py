@@ -97,3 +97,24 @@ def mark_not_request(*, session: Session, call_uniqueid: str, reason: NotRequest
     assert draft.id is not None
     return discard_draft(session=session, draft_id=draft.id, actor=actor, now=now,
                          reason=reason.value, note=note)
+
+
+def intake_of_calls(*, session: Session, uniqueids: list[str]) -> dict[str, str]:
+    """What each call became, for the calls page: ``工单 <number>`` (its first ticket) or
+    ``无效来电：<reason>``; calls with neither are left out."""
+    if not uniqueids:
+        return {}
+    found: dict[str, str] = {}
+    for uid, number in session.exec(select(Ticket.call_uniqueid, Ticket.number).where(
+            col(Ticket.call_uniqueid).in_(uniqueids)).order_by(col(Ticket.id).desc())):
+        if uid:
+            found[uid] = f"工单 {number}"  # the first ticket (ids descending) stays
+    labels = {r.value: label.removesuffix("（须注明）") for r, label in NOT_REQUEST_LABELS.items()}
+    for uid, reason, note in session.exec(
+            select(TicketDraft.call_uniqueid, TicketDraft.discard_reason, TicketDraft.discard_note)
+            .where(col(TicketDraft.call_uniqueid).in_(uniqueids),
+                   TicketDraft.status == DraftStatus.discarded)):
+        if uid not in found:
+            why = labels.get(reason or "", "") + (f"（{note}）" if note else "")
+            found[uid] = f"无效来电：{why}" if why else "无效来电"
+    return found

@@ -6,6 +6,7 @@ keeps retrying in the background: the web part must work while Asterisk is away)
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -92,3 +93,28 @@ def test_given_a_finished_call_when_the_operator_opens_the_calls_page_then_chine
     for code in ("abandoned", "hangup_by_caller", "full ", "caller ", "Normal Clearing"):
         assert code not in row
     assert "来电人录音" not in row  # the caller recording is zero-length: not listed
+
+
+def test_given_a_ticket_and_a_call_marked_not_a_request_then_the_calls_page_says_which(
+    client: TestClient,
+) -> None:
+    _add_call(client)
+    engine = client.app.state.hotline.engine  # type: ignore[attr-defined]
+    started = datetime(2026, 11, 23, 9, 5, tzinfo=UTC)
+    with session_scope(engine) as session:
+        for n, uid in enumerate(("1795.2", "1795.3")):
+            at = started + timedelta(minutes=n)
+            session.add(Call(uniqueid=uid, caller_number="13900000000", started_at=at,
+                             ended_at=at, answered_by="seat1", queue_outcome="answered"))
+    operator = role_client(client.app, Role.operator)
+    taken = operator.post("/api/tickets", json={"request_type": "求助", "description": "路灯坏了",
+                                                "caller_phone": "13900000000",
+                                                "call_uniqueid": "1795.2"})
+    assert taken.status_code == 201, taken.text
+    marked = operator.post("/api/drafts/not-request",
+                           json={"call": "1795.3", "reason": "other", "note": "问天气"})
+    assert marked.status_code == 200, marked.text
+
+    page = operator.get("/").text
+    intake = re.findall(r'<td class="intake">([^<]*)</td>', page.split("<tbody>")[1])
+    assert intake == ["无效来电：其他（问天气）", f"工单 {taken.json()['number']}", "—"]
