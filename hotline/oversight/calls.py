@@ -17,6 +17,9 @@ and the tickets (for 直接答复率). Counted over calls *started* in the perio
   join time plus AgentConnect's HoldTime, and a transfer after the agent counts as talk.
 * **直接答复率** (first-call resolution): phone tickets accepted in the period that were
   answered at once (the 即办 ``answer_now`` action) / phone tickets accepted in the period.
+* **无效来电**: answered calls the seat marked not a request (a discarded draft with a reason,
+  ``hotline.intake.not_request``) / answered calls. Read from the discarded drafts (few) joined
+  to their calls, so the month's calls are not read a second time.
 
 ``MISSING`` says what the records do not hold, so that nobody reads more into the numbers.
 """
@@ -26,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_
+from sqlalchemy import and_, case, column, exists, func, or_, table
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col
 
@@ -43,6 +46,9 @@ MISSING = (
     "not linked to an earlier ticket",
 )
 
+# ``hotline.intake`` owns the drafts (and reads the tickets): only the columns counted.
+_DRAFTS = table("ticket_draft", column("call_uniqueid"), column("status"),
+                column("discard_reason"))
 # queue outcomes of a call the queue refused to take (hotline.calls.service.StoreStepLog)
 REFUSED_BY_QUEUE = ("full", "no_seat")
 
@@ -58,6 +64,7 @@ class CallRates:
     average_wait_seconds: float | None
     average_talk_seconds: float | None
     direct_answer: Rate  # 直接答复率
+    not_request: Rate  # 无效来电 among answered calls
     missing: tuple[str, ...] = MISSING
 
 
@@ -102,11 +109,23 @@ def call_rates(*, session: Session, period: Period) -> CallRates:
         abandoned=Rate(int(abandoned), int(n_offered)),
         average_wait_seconds=_round(wait), average_talk_seconds=_round(talk),
         direct_answer=_direct_answer(session, period),
+        not_request=Rate(_not_requests(session, period), int(n_answered)),
     )
 
 
 def _round(value: Any) -> float | None:
     return None if value is None else round(float(value), 1)
+
+
+def _not_requests(session: Session, period: Period) -> int:
+    query = core_select(func.count()).select_from(_DRAFTS).join(
+        Call.__table__, col(Call.uniqueid) == _DRAFTS.c.call_uniqueid,  # type: ignore[attr-defined]
+    ).where(
+        _DRAFTS.c.status == "discarded", _DRAFTS.c.discard_reason.is_not(None),
+        col(Call.direction) == "in", col(Call.queue_outcome) == "answered",
+        col(Call.started_at) >= period.start, col(Call.started_at) < period.end,
+    )
+    return int(run_rows(session, query)[0][0])
 
 
 def _direct_answer(session: Session, period: Period) -> Rate:

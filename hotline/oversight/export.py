@@ -52,7 +52,7 @@ def ranking_table(scores: Iterable[UnitScore]) -> tuple[list[str], list[list[Cel
 
 
 CALL_RATES = ("answered", "within_15s", "within_20s", "within_30s", "abandoned",
-              "direct_answer")
+              "direct_answer", "not_request")
 CALL_HEADER = ["measure", "numerator", "denominator", "value"]
 
 

@@ -175,7 +175,8 @@ def calls(session: SessionDep, _: Supervisor, p: PeriodDep) -> dict[str, Any]:
             "within_30s": _rate(c.within_30s), "abandoned": _rate(c.abandoned),
             "average_wait_seconds": c.average_wait_seconds,
             "average_talk_seconds": c.average_talk_seconds,
-            "direct_answer": _rate(c.direct_answer), "missing": list(c.missing)}
+            "direct_answer": _rate(c.direct_answer), "not_request": _rate(c.not_request),
+            "missing": list(c.missing)}
 
 
 @router.get("/calls.{ext}", summary="The call rates as CSV or XLSX (the same as /calls)")

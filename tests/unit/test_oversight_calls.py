@@ -7,8 +7,11 @@ from datetime import date, timedelta
 
 from hotline.calls.models import Call
 from hotline.db import session_scope
+from hotline.intake.drafts import TicketDraft, discard_draft
+from hotline.intake.not_request import NotRequest, mark_not_request
 from hotline.oversight.calls import call_rates
 from hotline.oversight.definitions import PeriodKind, Rate, period
+from hotline.oversight.export import calls_table
 from hotline.tickets import lifecycle as lc
 from hotline.tickets.models import Channel, Ticket, TicketType
 from tests.api import CENTER
@@ -67,3 +70,35 @@ def test_given_a_day_of_calls_then_the_call_rates_are_as_counted(desk: Desk) -> 
     assert rates.average_talk_seconds == 200.0  # (100 + 200 + 300) / 3
     assert rates.direct_answer == Rate(1, 2)  # two phone tickets, one answered at once
     assert rates.missing
+
+
+def test_given_calls_marked_not_a_request_then_their_share_of_answered_calls_is_counted(
+    desk: Desk,
+) -> None:
+    with session_scope(desk.engine) as session:
+        session.add_all([
+            call("a", minutes=0, outcome="answered", wait=5, talk=30),
+            call("b", minutes=1, outcome="answered", wait=5, talk=30),
+            call("c", minutes=2, outcome="answered", wait=5, talk=30),
+            call("d", minutes=3, outcome="answered", wait=5, talk=30),
+            call("e", minutes=4, outcome="abandoned", wait=12),
+            call("i", minutes=60 * 24, outcome="answered", wait=1),  # the next day
+        ])
+    with session_scope(desk.engine) as session:
+        for uid, reason in (("a", NotRequest.SILENT), ("b", NotRequest.HARASSMENT),
+                            ("i", NotRequest.WRONG_NUMBER)):
+            mark_not_request(session=session, call_uniqueid=uid, reason=reason, actor="op",
+                             now=T0)
+        draft = TicketDraft(call_uniqueid="c", source="caller", text="嗯", created_at=T0,
+                            updated_at=T0)
+        session.add(draft)
+        session.flush()
+        assert draft.id is not None  # discarded with no reason given: not counted
+        discard_draft(session=session, draft_id=draft.id, actor="op", now=T0)
+    with session_scope(desk.engine) as session:
+        rates = call_rates(session=session, period=period(PeriodKind.DAY, date(2026, 11, 23),
+                                                          zone=CENTER))
+    assert rates.answered == Rate(4, 5)
+    assert rates.not_request == Rate(2, 4)  # a and b of the day's four answered calls
+    header, rows = calls_table(rates)
+    assert ["not_request", 2, 4, 0.5] in rows and header[0] == "measure"
