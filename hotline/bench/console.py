@@ -130,8 +130,8 @@ def main() -> int:
     try:
         databases = [("SQLite", sqlite_url), ("PostgreSQL", postgres_url)]
         for name, url_of in databases:
-            if args.only not in (None, name.lower()):
-                continue
+            if args.only is not None and not name.lower().startswith(args.only):
+                continue  # --only postgres names PostgreSQL
             print(f"{name}:", flush=True)
             with url_of(plan, root, keep) as url:
                 events = args.events if not runs else 0  # the pop: first database only
