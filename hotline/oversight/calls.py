@@ -29,11 +29,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, column, exists, func, or_, table
+from sqlalchemy import and_, case, exists, func, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col
 
 from hotline.calls.models import Call
+from hotline.intake.drafts import DraftStatus, TicketDraft
 from hotline.oversight.definitions import Period, Rate
 from hotline.oversight.queries import run_rows
 from hotline.tickets.models import Channel, Ticket, TicketEvent
@@ -46,9 +47,6 @@ MISSING = (
     "not linked to an earlier ticket",
 )
 
-# ``hotline.intake`` owns the drafts (and reads the tickets): only the columns counted.
-_DRAFTS = table("ticket_draft", column("call_uniqueid"), column("status"),
-                column("discard_reason"))
 # queue outcomes of a call the queue refused to take (hotline.calls.service.StoreStepLog)
 REFUSED_BY_QUEUE = ("full", "no_seat")
 
@@ -118,10 +116,11 @@ def _round(value: Any) -> float | None:
 
 
 def _not_requests(session: Session, period: Period) -> int:
-    query = core_select(func.count()).select_from(_DRAFTS).join(
-        Call.__table__, col(Call.uniqueid) == _DRAFTS.c.call_uniqueid,  # type: ignore[attr-defined]
+    query = core_select(func.count()).select_from(TicketDraft).join(
+        Call, col(Call.uniqueid) == col(TicketDraft.call_uniqueid),
     ).where(
-        _DRAFTS.c.status == "discarded", _DRAFTS.c.discard_reason.is_not(None),
+        col(TicketDraft.status) == DraftStatus.discarded.value,
+        col(TicketDraft.discard_reason).is_not(None),
         col(Call.direction) == "in", col(Call.queue_outcome) == "answered",
         col(Call.started_at) >= period.start, col(Call.started_at) < period.end,
     )
