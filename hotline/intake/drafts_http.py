@@ -18,10 +18,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
 
 from hotline.intake import drafts
-from hotline.intake.not_request import NOTE_MAX, NoteRequired, NotRequest, mark_not_request
+from hotline.intake.not_request import NotRequest, mark_not_request, why_not
 from hotline.tickets.http import TicketRules, announce_change
 from hotline.tickets.schemas import TicketCreateRequest
 from hotline.users.models import Role
@@ -101,13 +100,8 @@ def accept(draft_id: int, body: TicketCreateRequest, request: Request, session: 
 @router.post("/not-request", summary="Mark a call 无效来电: no ticket, its 受理 clock stops")
 def not_request(body: NotRequestBody, request: Request, session: SessionDep,
                 user: CurrentUser, now: Now) -> DraftView:
-    try:
-        draft = mark_not_request(session=session, call_uniqueid=body.call, reason=body.reason,
-                                 note=body.note, actor=user.username, now=now)
-    except IntegrityError:  # the transcription made the call's draft meanwhile
-        session.rollback()
-        draft = mark_not_request(session=session, call_uniqueid=body.call, reason=body.reason,
-                                 note=body.note, actor=user.username, now=now)
+    draft = mark_not_request(session=session, call_uniqueid=body.call, reason=body.reason,
+                             note=body.note, actor=user.username, now=now)
     session.commit()
     announce_change(request)
     return view(draft)
@@ -117,11 +111,9 @@ def not_request(body: NotRequestBody, request: Request, session: SessionDep,
 def discard(draft_id: int, request: Request, session: SessionDep, user: CurrentUser,
             now: Now, body: Discard | None = None) -> DraftView:
     why = body or Discard()
-    if why.reason is NotRequest.OTHER and not why.note.strip():
-        raise NoteRequired()
     draft = drafts.discard_draft(session=session, draft_id=draft_id, actor=user.username,
                                  now=now, reason=why.reason.value if why.reason else None,
-                                 note=" ".join(why.note.split())[:NOTE_MAX])
+                                 note=why_not(why.reason, why.note))
     session.commit()
     announce_change(request)
     return view(draft)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from hotline.calls.models import Call
@@ -38,10 +39,10 @@ class NotRequest(StrEnum):
     OTHER = "other"
 
 
-NOT_REQUEST_LABELS = {
+NOT_REQUEST_LABELS: dict[str, str] = {  # by NotRequest (a str)
     NotRequest.SILENT: "无声电话", NotRequest.WRONG_NUMBER: "打错电话",
     NotRequest.HARASSMENT: "骚扰电话", NotRequest.HUNG_UP: "接通即挂",
-    NotRequest.TEST: "测试或误拨", NotRequest.OTHER: "其他（须注明）",
+    NotRequest.TEST: "测试或误拨", NotRequest.OTHER: "其他",
 }
 
 
@@ -70,33 +71,49 @@ class NoteRequired(IntakeError):
         super().__init__("无效来电原因为“其他”时请注明情况", field="note")
 
 
+def why_not(reason: NotRequest | None, note: str) -> str:
+    """The note as stored (spaces squeezed, at most ``NOTE_MAX``); ``NoteRequired`` when the
+    reason is ``other`` and nothing is left of it."""
+    note = " ".join(note.split())[:NOTE_MAX]
+    if reason is NotRequest.OTHER and not note:
+        raise NoteRequired()
+    return note
+
+
 def mark_not_request(*, session: Session, call_uniqueid: str, reason: NotRequest, actor: str,
                      now: datetime, note: str = "") -> TicketDraft:
     """Discard the call's draft (made empty when none arrived yet) as not a request.
 
     Raises ``NoSuchCall``, ``CallAlreadyTaken`` (a ticket exists for the call), ``NoteRequired``
-    (``other`` without a note) and ``DraftNotOpen`` (already accepted or discarded). Two
-    writers making the call's draft at once (the transcription, this) meet on its unique
-    call: the loser's flush raises ``IntegrityError`` and the caller tries again."""
-    note = " ".join(note.split())[:NOTE_MAX]
-    if reason is NotRequest.OTHER and not note:
-        raise NoteRequired()
+    (``other`` without a note) and ``DraftNotOpen`` (already accepted or discarded). The
+    transcription making the call's draft at the same moment meets this insert on the draft's
+    unique call: the insert is undone to its savepoint and the transcription's draft is the
+    one discarded."""
+    note = why_not(reason, note)
     if session.exec(select(Call.id).where(Call.uniqueid == call_uniqueid)).first() is None:
         raise NoSuchCall(call_uniqueid)
     ticket = session.exec(select(Ticket.number).where(Ticket.call_uniqueid == call_uniqueid)
                           .order_by(col(Ticket.id))).first()
     if ticket is not None:
         raise CallAlreadyTaken(call_uniqueid, ticket)
-    draft = session.exec(select(TicketDraft).where(
-        TicketDraft.call_uniqueid == call_uniqueid)).first()
+    draft = _draft_of(session, call_uniqueid)
     if draft is None:
-        draft = TicketDraft(call_uniqueid=call_uniqueid, source=SEAT, status=DraftStatus.open,
-                            created_at=now, updated_at=now)
-        session.add(draft)
-        session.flush()
+        try:
+            with session.begin_nested():
+                draft = TicketDraft(call_uniqueid=call_uniqueid, source=SEAT,
+                                    status=DraftStatus.open, created_at=now, updated_at=now)
+                session.add(draft)
+        except IntegrityError:  # the transcription's draft came first
+            draft = _draft_of(session, call_uniqueid)
+            assert draft is not None
     assert draft.id is not None
     return discard_draft(session=session, draft_id=draft.id, actor=actor, now=now,
                          reason=reason.value, note=note)
+
+
+def _draft_of(session: Session, call_uniqueid: str) -> TicketDraft | None:
+    return session.exec(select(TicketDraft).where(
+        TicketDraft.call_uniqueid == call_uniqueid)).first()
 
 
 def intake_of_calls(*, session: Session, uniqueids: list[str]) -> dict[str, str]:
@@ -109,12 +126,11 @@ def intake_of_calls(*, session: Session, uniqueids: list[str]) -> dict[str, str]
             col(Ticket.call_uniqueid).in_(uniqueids)).order_by(col(Ticket.id).desc())):
         if uid:
             found[uid] = f"工单 {number}"  # the first ticket (ids descending) stays
-    labels = {r.value: label.removesuffix("（须注明）") for r, label in NOT_REQUEST_LABELS.items()}
     for uid, reason, note in session.exec(
             select(TicketDraft.call_uniqueid, TicketDraft.discard_reason, TicketDraft.discard_note)
             .where(col(TicketDraft.call_uniqueid).in_(uniqueids),
                    TicketDraft.status == DraftStatus.discarded)):
         if uid not in found:
-            why = labels.get(reason or "", "") + (f"（{note}）" if note else "")
+            why = NOT_REQUEST_LABELS.get(reason or "", "") + (f"（{note}）" if note else "")
             found[uid] = f"无效来电：{why}" if why else "无效来电"
     return found

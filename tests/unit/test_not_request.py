@@ -10,11 +10,14 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 
 from hotline.calls.models import Call, Recording
 from hotline.db import session_scope
+from hotline.intake import not_request
 from hotline.intake.drafts import DraftStatus
+from hotline.intake.not_request import NotRequest, mark_not_request
 from hotline.tickets.accept import due_calls, running_clock
 from hotline.tickets.models import Ticket
 from tests.api import ApiWorld
@@ -159,3 +162,24 @@ def test_the_pop_marks_the_call_not_a_request_and_then_says_so(seat_world: ApiWo
                                            "caller_phone": "13812345678", "call_uniqueid": UID,
                                            "main_unit": "市城管局", "draft_id": ""})
     assert taken.status_code == 200 and 'id="taken"' in taken.text
+
+
+def test_given_the_transcription_drafting_the_call_meanwhile_then_its_draft_is_discarded(
+    api_world: ApiWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The transcription's draft is stored between the mark's look for a draft and its insert
+    (the look is made to miss it once): the insert meets the unique call, is undone to its
+    savepoint, and the transcription's draft is the one discarded."""
+    queue_answered(api_world, "1764.34")
+    transcribed(api_world.engine, hook(api_world, tmp_path), caller_side(api_world, "1764.34"),
+                NOISE)
+    looked = not_request._draft_of
+    misses = iter([True])
+    monkeypatch.setattr(not_request, "_draft_of", lambda session, uid: (
+        None if next(misses, False) else looked(session, uid)))
+    with session_scope(api_world.engine) as session:
+        mark_not_request(session=session, call_uniqueid="1764.34", reason=NotRequest.TEST,
+                         actor="op", now=STARTED)
+    [draft] = drafts_of(api_world.engine, "1764.34")
+    assert (draft.status, draft.discard_reason, draft.source, draft.text) == (
+        DraftStatus.discarded, "test", "caller", NOISE)

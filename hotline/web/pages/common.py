@@ -126,7 +126,7 @@ def install_pages(app: FastAPI, *, web_dir: Path) -> Jinja2Templates:
     templates.env.filters["ivr_path"] = ivr_path
     templates.env.globals["request_types"] = TYPE_LABELS
     templates.env.globals["not_request_reasons"] = {
-        r.value: label for r, label in NOT_REQUEST_LABELS.items()}
+        str(r): label for r, label in NOT_REQUEST_LABELS.items()}
     app.state.page_templates = templates
     app.add_exception_handler(LoginRequired, _on_login_required)
     app.add_exception_handler(PageForbidden, _on_forbidden)

@@ -29,7 +29,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from hotline.audit.models import AuditAction
@@ -200,13 +199,8 @@ def not_request(
 ) -> HTMLResponse:
     """Mark the popped call 无效来电; a refusal is shown above the form, which stays."""
     try:
-        try:
-            draft = mark_not_request(session=session, call_uniqueid=call_uniqueid,
-                                     reason=reason, note=note, actor=user.username, now=now)
-        except IntegrityError:  # the transcription made the call's draft meanwhile
-            session.rollback()
-            draft = mark_not_request(session=session, call_uniqueid=call_uniqueid,
-                                     reason=reason, note=note, actor=user.username, now=now)
+        draft = mark_not_request(session=session, call_uniqueid=call_uniqueid, reason=reason,
+                                 note=note, actor=user.username, now=now)
         session.commit()
     except HotlineError as exc:
         session.rollback()
