@@ -42,6 +42,7 @@ from sqlmodel import Session
 from hotline.calls.models import Call
 from hotline.tickets.calendar import Light, Limits
 from hotline.tickets.lifecycle import DEFAULT_LIMITS
+from hotline.tickets.lights import light_between, worse
 from hotline.tickets.models import ChangeKind, Ticket, TicketChange
 
 WINDOW = timedelta(hours=1)
@@ -53,7 +54,6 @@ _TICKETS = Ticket.__table__  # type: ignore[attr-defined]
 _CHANGES = TicketChange.__table__  # type: ignore[attr-defined]
 # ``hotline.intake`` owns the drafts (and imports this package): only the two columns read.
 _DRAFTS = table("ticket_draft", column("call_uniqueid"), column("status"))
-_RANK = {None: 0, Light.GREEN: 1, Light.YELLOW: 2, Light.RED: 3}
 
 # Compare-and-set: a call another pass published meanwhile is not touched.
 _STORE = (
@@ -74,9 +74,7 @@ class AcceptClock:
     deadline: datetime
 
     def light(self, now: datetime) -> Light:
-        if now > self.deadline:
-            return Light.RED
-        return Light.YELLOW if now >= self.yellow_at else Light.GREEN
+        return light_between(now, yellow_at=self.yellow_at, deadline=self.deadline)
 
 
 @dataclass(frozen=True)
@@ -193,7 +191,7 @@ def _changed(row: Row[Any], now: datetime, limits: Limits) -> AcceptChanged | No
         return None
     before = Light(row.accept_light) if row.accept_light else None
     current = clock.light(utc(now))
-    if _RANK[current] <= _RANK[before] or current is Light.GREEN:
+    if not worse(current, before) or current is Light.GREEN:
         return None
     return AcceptChanged(call_id=row.id, uniqueid=row.uniqueid, before=before, after=current,
                          answered_at=clock.answered_at, deadline=clock.deadline,

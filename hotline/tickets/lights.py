@@ -108,13 +108,19 @@ def stored_marks(
     earliest deadline and yellow once it reaches the earliest ``yellow_at``: the same as
     ``marks`` on the state the columns were written from, without decoding it.
     """
-    current = (Light.RED if now > deadline
-               else Light.YELLOW if now >= yellow_at else Light.GREEN)
+    current = light_between(now, yellow_at=yellow_at, deadline=deadline)
     if published is None:
         published = Light.GREEN
     elif _RANK[current] < _RANK[published]:
         published = current
     return Marks(deadline, yellow_at, current, published, _next(published, yellow_at, deadline))
+
+
+def light_between(now: datetime, *, yellow_at: datetime, deadline: datetime) -> Light:
+    """Green before ``yellow_at``, yellow from it, red once ``now`` is past ``deadline``."""
+    if now > deadline:
+        return Light.RED
+    return Light.YELLOW if now >= yellow_at else Light.GREEN
 
 
 def publishing(m: Marks, light: Light) -> Marks:
