@@ -50,7 +50,7 @@ from hotline.oversight.models import OversightReport
 from hotline.oversight.report_data import ReportData, gather, report_tables
 from hotline.oversight.report_periods import due_periods
 from hotline.oversight.settings import OversightSettings
-from hotline.users.models import Role
+from hotline.users.models import Role, as_utc
 from hotline.web.deps import mask_phone
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,11 @@ class ReportGenerator:
         self.exports_dir, self.rules, self.html = exports_dir, rules, html
         self.who = who or f"{socket.gethostname()}:{os.getpid()}"
 
+    @property
+    def retry_every(self) -> timedelta:
+        """The first wait of a failed report (``retry_wait`` doubles it): the pass interval."""
+        return timedelta(seconds=self.settings.reports_every_seconds)
+
     def due(self, now: datetime) -> list[Period]:
         s = self.settings
         return [p for kind in s.reports_kinds for p in due_periods(
@@ -219,7 +224,7 @@ class ReportGenerator:
 
     def generate(self, p: Period, *, now: datetime) -> Outcome | None:
         """Claim and generate the report of ``p``; None when someone else holds it."""
-        every = timedelta(seconds=self.settings.reports_every_seconds)
+        every = self.retry_every
         c = claim(engine=self.engine, p=p, zone=self.zone, now=now, who=self.who, every=every)
         if c is None:
             return None
@@ -282,13 +287,8 @@ def expired_reports(*, session: Session, before: datetime,
     going = set(deleted)
     rows = session.exec(select(OversightReport).where(
         col(OversightReport.status) == ReportStatus.DONE)).all()
-    return [r for r in rows if (r.generated_at is not None and _utc(_aware(r.generated_at))
-                                < _utc(before))
+    return [r for r in rows if (r.generated_at is not None and as_utc(r.generated_at) < before)
             or any(f"{r.folder}/{name}" in going for name in r.files)]
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite: naive UTC
 
 
 def remove_reports(*, session: Session, ids: list[int], exports_dir: Path,

@@ -11,8 +11,9 @@ supervisors' and the units' consoles show the notice at once.
 
 The scheduled reports run beside it: every ``reports_every_seconds`` the report job generates
 the reports of the ended days, weeks and months not generated yet (``generated.py``: each
-once, whatever the restarts or the processes; a failed one is logged and tried again at the
-next pass; ``reports_enabled: false`` turns it off)::
+once, whatever the restarts or the processes; a failed one is logged and tried again after a
+wait that doubles with each failure, ``generated.retry_wait``; ``reports_enabled: false`` turns
+it off)::
 
     reports = ReportScheduler(generator=ReportGenerator(...), settings=settings.oversight)
 """
@@ -133,7 +134,7 @@ class WarningScheduler(PeriodicJob):
 class ReportScheduler(PeriodicJob):
     """The scheduled reports: a pass generates every due report not generated yet. A report
     that fails is marked failed by the generator (its error logged with the path) and tried
-    again at the next pass; the others of the pass go on."""
+    again once its wait is over (``generated.retry_wait``); the others of the pass go on."""
 
     name = "oversight-reports"
 

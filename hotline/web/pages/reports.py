@@ -21,7 +21,7 @@ The scheduled reports (``oversight.generated``) store the page's body as it show
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -50,7 +50,7 @@ from hotline.oversight.rate_trend import RateTrend
 from hotline.oversight.report_data import ReportData, gather
 from hotline.oversight.volume import Trend
 from hotline.tickets.units import unit_ids
-from hotline.users.models import Role, User
+from hotline.users.models import Role, User, as_utc
 from hotline.web.charts import (
     Point,
     RatePoint,
@@ -139,10 +139,8 @@ def reports(request: Request, session: SessionDep, user: Reader, chosen: ChosenD
     data = gather(session=session, period=chosen.period, as_of=now, rules=rules,
                   compare=chosen.compare)
     generator = generator_of(request)
-    every = timedelta(seconds=generator.settings.reports_every_seconds) \
-        if generator is not None else timedelta(0)
-    generated = [listing(r, every=every) for r in listed_reports(session=session)] \
-        if generator is not None else None
+    generated = [listing(r, every=generator.retry_every)
+                 for r in listed_reports(session=session)] if generator is not None else None
     return render(request, "supervisor/reports.html", user=user, snapshot=False,
                   generated=generated, **report_context(data, chosen))
 
@@ -155,9 +153,7 @@ def _size(n: int) -> str:
 
 
 def _local(at: datetime) -> str:
-    if at.tzinfo is None:  # SQLite: naive UTC
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(CENTER_TZ).strftime("%Y-%m-%d %H:%M")
+    return as_utc(at).astimezone(CENTER_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def listing(row: OversightReport, *, every: timedelta) -> dict[str, Any]:
