@@ -54,7 +54,7 @@ from hotline.oversight.trends import AnalysisRules
 from hotline.tickets.http import announce_change
 from hotline.tickets.units import unit_ids
 from hotline.users.models import Role, User
-from hotline.web.deps import CENTER_TZ, Now, SessionDep, mask_phone, require_roles
+from hotline.web.deps import CENTER_TZ, Now, SessionDep, client_address, mask_phone, require_roles
 
 router = APIRouter(prefix="/api/oversight", tags=["oversight"])
 Supervisor = Annotated[User, Depends(require_roles(Role.supervisor, Role.admin))]
@@ -129,7 +129,7 @@ class Exporter:
 
 def exporter(request: Request, session: SessionDep, user: Supervisor, now: Now) -> Exporter:
     return Exporter(session=session, user=user, at=now,
-                    client=request.client.host if request.client is not None else "")
+                    client=client_address(request))
 
 
 ExporterDep = Annotated[Exporter, Depends(exporter)]

@@ -78,6 +78,11 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def client_address(request: Request) -> str:
+    """The address a request came from, for the audit log ("" when the server does not know)."""
+    return request.client.host if request.client is not None else ""
+
+
 def current_time(request: Request) -> datetime:
     """``now`` for the use cases, from the context's clock (tests set their own)."""
     return web_context(request).clock()

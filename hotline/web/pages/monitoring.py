@@ -25,7 +25,7 @@ from hotline.monitoring.errors import NoSuchMonitorSession
 from hotline.monitoring.rules import Mode, modes_of
 from hotline.monitoring.service import MONITOR_ACTIONS, Monitor, live_calls, open_session
 from hotline.users.models import Role, User
-from hotline.web.deps import Now, SessionDep
+from hotline.web.deps import Now, SessionDep, client_address
 from hotline.web.errors import status_for
 from hotline.web.pages.common import page_user, render
 
@@ -67,7 +67,7 @@ async def start(request: Request, session: SessionDep, user: Watcher, now: Now,
     try:
         ms = open_session(session=session, user=user, call_uniqueid=call, mode=mode,
                           settings=monitor.settings, now=now,
-                          client=request.client.host if request.client is not None else "")
+                          client=client_address(request))
         session.commit()
     except HotlineError as exc:
         session.rollback()

@@ -30,8 +30,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from hotline.audit.models import AuditAction
-from hotline.audit.store import record_event
 from hotline.errors import HotlineError
 from hotline.oversight.analyses import Compare
 from hotline.oversight.definitions import Period, PeriodKind, UnitScore, period
@@ -43,7 +41,7 @@ from hotline.oversight.generated import (
     report_file,
     retry_wait,
 )
-from hotline.oversight.http import OversightRulesDep
+from hotline.oversight.http import Exporter, OversightRulesDep
 from hotline.oversight.models import OversightReport
 from hotline.oversight.queries import Measure, Part, tickets_behind
 from hotline.oversight.rate_trend import RateTrend
@@ -60,7 +58,7 @@ from hotline.web.charts import (
     stacked_bars,
     trend_chart,
 )
-from hotline.web.deps import CENTER_TZ, Now, SessionDep
+from hotline.web.deps import CENTER_TZ, Now, SessionDep, client_address
 from hotline.web.pages.common import page_user, render
 
 router = APIRouter(include_in_schema=False)
@@ -224,12 +222,9 @@ def generated_file(report_id: int, name: str, request: Request, session: Session
         if generator is not None else None
     if path is None or row is None:
         raise NoSuchReportFile(report_id, name)
-    record_event(session=session, at=now, actor=user.username, role=user.role,
-                 action=AuditAction.EXPORT, path=name,
-                 client=request.client.host if request.client is not None else "",
-                 detail={"report": report_id, "kind": row.kind,
-                         "start": row.period_start.isoformat(), "bytes": path.stat().st_size})
-    session.commit()
+    Exporter(session=session, user=user, client=client_address(request), at=now).log(
+        name, report=report_id, kind=row.kind, start=row.period_start.isoformat(),
+        bytes=path.stat().st_size)
     inline = path.suffix == ".html"  # read in the browser; the tables are downloaded
     return FileResponse(path, media_type=MEDIA.get(path.suffix, "application/octet-stream"),
                         filename=name, content_disposition_type="inline" if inline

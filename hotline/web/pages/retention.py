@@ -24,7 +24,7 @@ from hotline.audit.models import AuditAction
 from hotline.retention import periods
 from hotline.retention.job import RetentionJob
 from hotline.users.models import Role, User
-from hotline.web.deps import Now, SessionDep
+from hotline.web.deps import Now, SessionDep, client_address
 from hotline.web.pages.common import page_user, render
 
 router = APIRouter(include_in_schema=False)
@@ -75,7 +75,7 @@ async def set_periods(request: Request, session: SessionDep, user: Keeper,
         return await _page(request, session, user, error=error, typed=typed)
     entry = periods.change(session=session, base=retention_of(request).settings, days=days,
                            at=now, actor=user.username, role=user.role,
-                           client=request.client.host if request.client else "")
+                           client=client_address(request))
     saved = entry.id if entry is not None else 0
     session.commit()
     return RedirectResponse(f"/supervisor/retention?saved={saved}", status_code=303)

@@ -46,7 +46,7 @@ from hotline.tickets.http import announce_change
 from hotline.tickets.models import Channel, Ticket, TicketCreate, TicketType
 from hotline.tickets.suggestion import dispatch_suggestion
 from hotline.users.models import Role, User
-from hotline.web.deps import Now, SessionDep
+from hotline.web.deps import Now, SessionDep, client_address
 from hotline.web.pages.common import error_fragment, page_user, render
 from hotline.web.pages.seat_context import seat_console
 
@@ -167,7 +167,7 @@ async def _move_call(request: Request, session: Session, user: User, ticket: Tic
         mark_seat_transfer(session, uniqueid=uniqueid, line=line)
     record_event(session=session, at=now, actor=user.username, role=user.role,
                  action=AuditAction.TRANSFER, call_uniqueid=uniqueid,
-                 client=request.client.host if request.client else "",
+                 client=client_address(request),
                  detail={"ticket": ticket.number, "line": line, "channel": channel,
                          "moved": error is None, "error": str(error) if error else ""})
     session.commit()

@@ -38,7 +38,7 @@ from hotline.recording.library import (
 )
 from hotline.tickets.models import Unit
 from hotline.users.models import Role, User
-from hotline.web.deps import Now, SessionDep
+from hotline.web.deps import Now, SessionDep, client_address
 from hotline.web.pages.common import ROLE_LABELS, page_user, render
 
 router = APIRouter(include_in_schema=False)
@@ -131,7 +131,7 @@ def _log(session: Session, request: Request, user: User, found: FoundRecording,
          action: AuditAction, now: Now) -> None:
     audit.record(session=session, at=now, actor=user.username, role=user.role, action=action,
                  recording=found.recording,
-                 client=request.client.host if request.client is not None else "")
+                 client=client_address(request))
     session.commit()
 
 
