@@ -158,6 +158,11 @@ class Placed:
     uniqueid: str
     recording: str
 
+    @property
+    def label(self) -> str:
+        """Why the caller is called back, as the seat's phone and pop show it."""
+        return REASON_LABELS.get(self.reason, "回拨")
+
 
 class QueueCallbacks:
     def __init__(self, *, ami: AmiSender, engine: Engine, clock: Callable[[], datetime],
@@ -292,14 +297,13 @@ class QueueCallbacks:
             return []
         return [{"Event": pop, "Interface": placed.seat, "Uniqueid": placed.uniqueid,
                  "CallerIDNum": placed.phone,
-                 "CallerIDName": REASON_LABELS.get(placed.reason, "回拨"),
-                 "HotlineReason": REASON_LABELS.get(placed.reason, "回拨"),
+                 "CallerIDName": placed.label, "HotlineReason": placed.label,
                  "Channel": event.get("Channel", "")}]
 
     async def _call(self, placed: Placed) -> None:
-        label = REASON_LABELS.get(placed.reason, "回拨")  # shown on the seat's phone and pop
         action = bridge_action(self.settings, agent=placed.seat, uid=placed.uniqueid,
-                               phone=placed.phone, caller_id=f'"{label}" <{placed.phone}>',
+                               phone=placed.phone,
+                               caller_id=f'"{placed.label}" <{placed.phone}>',
                                recording=placed.recording)
         try:
             outcome, detail = await bridge(self.ami, self.settings, action,

@@ -35,10 +35,6 @@ log = logging.getLogger(__name__)
 BRIDGED_KIND = "full"  # the bridging context records both sides into one file
 
 
-def is_outbound(uniqueid: str, prefixes: Iterable[str]) -> bool:
-    return any(uniqueid.startswith(p) for p in prefixes)
-
-
 def bridged_call(session: Session, *, uniqueid: str, phone: str, recording: str,
                  now: datetime) -> None:
     """The call row (outbound, the citizen's number) and its recording's row of a bridged
@@ -77,7 +73,7 @@ class OutboundRecordings:
 
     def on_hangup(self, event: dict[str, str]) -> None:
         uid = event.get("Uniqueid", "")
-        if not is_outbound(uid, self.prefixes):
+        if not uid.startswith(self.prefixes):
             return
         task = asyncio.create_task(self._ended(uid, event), name=f"finalize-{uid}")
         self._tasks.add(task)
