@@ -2,9 +2,9 @@
 
 An inbound call a seat answered through the queue (AgentConnect: ``queue_outcome`` answered,
 ``answered_by`` set) starts the clock at the seat's answer, the queue join plus the wait (the
-same instant ``service.accept_time`` measures from; a call whose queue join was not recorded
-has no clock). It turns yellow at ``yellow_share`` (80 %)
-of the limit and red just after it. The clock stops for good when
+same instant ``service.accept_time`` measures from, through ``accept_clock``; a call whose
+queue join was not recorded has no clock). It turns yellow at ``yellow_share`` (80 %) of the
+limit and red just after it. The clock stops for good when
 
 * a ticket is made for the call (``ticket.call_uniqueid``): accepted, and also 即办, 合并 and
   转警 from the pop, which all take a ticket for the call first; or

@@ -23,7 +23,7 @@ ticket number follow the clock of ``now``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,6 +32,7 @@ from sqlmodel import Session, col, select, update
 from hotline.calls.models import Call
 from hotline.oversight.store import on_transition as update_oversight
 from hotline.tickets import lifecycle as lc
+from hotline.tickets.accept import accept_clock
 from hotline.tickets.calendar import Limits, WorkCalendar
 from hotline.tickets.changes import record_change
 from hotline.tickets.codec import decode_action, decode_state, encode_action, encode_state
@@ -196,12 +197,12 @@ def accept_time(
     if not uniqueid:
         return None
     call = session.exec(select(Call).where(Call.uniqueid == uniqueid)).first()
-    if call is None or call.queue_outcome != "answered" or call.queue_joined_at is None:
+    clock = accept_clock(queue_joined_at=call.queue_joined_at,
+                         queue_wait_seconds=call.queue_wait_seconds, limits=limits) \
+        if call is not None and call.queue_outcome == "answered" else None
+    if clock is None:
         return None
-    joined = call.queue_joined_at
-    if joined.tzinfo is None:
-        joined = joined.replace(tzinfo=UTC)
-    answered = joined + timedelta(seconds=call.queue_wait_seconds or 0)
+    answered = clock.answered_at
     seconds = (now - answered).total_seconds()
     return {"answered_at": answered.isoformat(), "seconds": round(seconds, 1),
             "within": seconds <= limits.accept.total_seconds()}
