@@ -50,6 +50,7 @@ from hotline.oversight.models import OversightReport
 from hotline.oversight.report_data import ReportData, gather, report_tables
 from hotline.oversight.report_periods import due_periods
 from hotline.oversight.settings import OversightSettings
+from hotline.stt.queue import backoff_delay
 from hotline.users.models import Role, as_utc
 from hotline.web.deps import mask_phone
 
@@ -97,8 +98,8 @@ def retry_wait(attempts: int, every: timedelta) -> timedelta:
     """How long a report that failed ``attempts`` times waits after its last claim."""
     if attempts < 1 or every <= timedelta(0):
         return timedelta(0)
-    doubled: timedelta = every * (1 << min(attempts - 1, 30))
-    return min(doubled, RETRY_MAX)
+    return timedelta(seconds=backoff_delay(attempts, base=every.total_seconds(),
+                                           cap=RETRY_MAX.total_seconds()))
 
 
 def claim(*, engine: Engine, p: Period, zone: tzinfo, now: datetime, who: str,

@@ -47,8 +47,9 @@ class Claim:
 
 
 def backoff_delay(attempts: int, *, base: float, cap: float) -> float:
-    """Seconds to wait after the ``attempts``-th failed attempt: base, 2×base, 4×base … ≤ cap."""
-    return float(min(cap, base * 2 ** max(attempts - 1, 0)))
+    """Seconds to wait after the ``attempts``-th failed attempt: base, 2×base, 4×base … ≤ cap
+    (the exponent is bounded, so any count of attempts gives the cap, never an overflow)."""
+    return float(min(cap, base * 2 ** min(max(attempts - 1, 0), 62)))
 
 
 def _changed(session: Session, statement: Any) -> int:
