@@ -56,15 +56,34 @@ def _n(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
 
 
+def _open(kind: str, *, width: int, height: int, title: str) -> list[str]:
+    """The start of a chart's SVG (``kind``: its class) with its title."""
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" class="{kind}" role="img" '
+            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+            f"<title>{escape(title)}</title>"]
+
+
+def _axis_labels(labels: list[str], *, left: float, step: float, height: int,
+                 last_inside: bool = False) -> list[str]:
+    """The step labels under a line chart, thinned to about 16; ``last_inside``: the last
+    one ends at its step instead of being centred on it."""
+    every = max(1, -(-len(labels) // 16))
+    out = []
+    for i, label in enumerate(labels):
+        if i % every == 0:
+            anchor = "end" if last_inside and i == len(labels) - 1 and i else "middle"
+            out.append(f'<text x="{_n(left + i * step)}" y="{height - 4}" font-size="9" '
+                       f'text-anchor="{anchor}">{escape(label)}</text>')
+    return out
+
+
 def bar_chart(bars: list[Bar], *, title: str, width: int = 480, height: int = 140) -> Markup:
     """Vertical bars, a label under each; the tallest reaches the top of the plot."""
     top, bottom = 14, 16
     plot = height - top - bottom
     peak = max((b.value for b in bars), default=0)
     step = width / max(len(bars), 1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
-             f"<title>{escape(title)}</title>"]
+    parts = _open("chart", width=width, height=height, title=title)
     for i, bar in enumerate(bars):
         h = plot * bar.value / peak if peak else 0.0
         x = i * step + step * 0.15
@@ -90,9 +109,7 @@ def stacked_bars(rows: list[StackedBar], *, title: str, width: int = 480,
     plot = width - label_width - 30
     peak = max((r.total for r in rows), default=0)
     height = max(len(rows), 1) * row_height + 4
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
-             f"<title>{escape(title)}</title>"]
+    parts = _open("chart", width=width, height=height, title=title)
     for i, row in enumerate(rows):
         y = 2 + i * row_height
         label = escape(row.label)
@@ -124,10 +141,7 @@ def trend_chart(points: list[Point], *, title: str, legend: tuple[str, str],
     plot_h, plot_w = height - top - bottom, width - 2 * left
     peak = max((max(p.value, p.earlier) for p in points), default=0)
     step = plot_w / max(len(points) - 1, 1)
-    every = max(1, -(-len(points) // 16))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart trend" role="img" '
-             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
-             f"<title>{escape(title)}</title>"]
+    parts = _open("chart trend", width=width, height=height, title=title)
     for series, color, dash, name in (("earlier", COLORS["earlier"], ' stroke-dasharray="4 3"',
                                        legend[1]), ("now", COLORS["bar"], "", legend[0])):
         xy = []
@@ -144,10 +158,7 @@ def trend_chart(points: list[Point], *, title: str, legend: tuple[str, str],
                          f'fill="{color}" data-series="{series}" data-label="{text}" '
                          f'data-value="{value}"><title>{escape(name)} {text}: {value}'
                          f"</title></circle>")
-    for i, p in enumerate(points):
-        if i % every == 0:
-            parts.append(f'<text x="{_n(left + i * step)}" y="{height - 4}" font-size="9" '
-                         f'text-anchor="middle">{escape(p.label)}</text>')
+    parts += _axis_labels([p.label for p in points], left=left, step=step, height=height)
     parts.append(f'<text x="{width - left}" y="11" font-size="10" text-anchor="end">'
                  f'<tspan fill="{COLORS["bar"]}">— {escape(legend[0])}</tspan> '
                  f'<tspan fill="{COLORS["earlier"]}">- - {escape(legend[1])}</tspan></text>')
@@ -173,10 +184,7 @@ def rates_chart(points: list[RatePoint], *, title: str, series: dict[str, str],
     top, bottom, left = 16, 18, 30
     plot_h, plot_w = height - top - bottom, width - left - 8
     step = plot_w / max(len(points) - 1, 1)
-    every = max(1, -(-len(points) // 16))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart rates" role="img" '
-             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
-             f"<title>{escape(title)}</title>"]
+    parts = _open("chart rates", width=width, height=height, title=title)
     for pct in (0, 50, 100):
         y = top + plot_h * (1 - pct / 100)
         parts.append(f'<line x1="{left}" x2="{width - 8}" y1="{_n(y)}" y2="{_n(y)}" '
@@ -201,11 +209,8 @@ def rates_chart(points: list[RatePoint], *, title: str, series: dict[str, str],
                 f"{escape(name)} {text}: {num / den * 100:.1f}% ({num}/{den})</title></circle>")
         parts += [f'<polyline fill="none" stroke="{color}" stroke-width="2" '
                   f'points="{" ".join(r)}"/>' for r in [*runs, run] if len(r) > 1]
-    for i, p in enumerate(points):
-        if i % every == 0:
-            anchor = "end" if i == len(points) - 1 and i else "middle"  # the last one inside
-            parts.append(f'<text x="{_n(left + i * step)}" y="{height - 4}" font-size="9" '
-                         f'text-anchor="{anchor}">{escape(p.label)}</text>')
+    parts += _axis_labels([p.label for p in points], left=left, step=step, height=height,
+                          last_inside=True)
     legend = " ".join(f'<tspan fill="{RATE_COLORS.get(k, COLORS["bar"])}">— {escape(n)}'
                       f"</tspan>" for k, n in series.items())
     parts.append(f'<text x="{width - 8}" y="11" font-size="10" text-anchor="end">{legend}'
