@@ -51,22 +51,14 @@ class PopBoard:
         uid = event.get("Uniqueid", "")
         interface = event.get("Interface") or event.get("MemberName", "")
         if name == "AgentCalled" and interface:
-            self._set(Ring(uniqueid=uid, caller=event.get("CallerIDNum", ""),
-                           caller_name=event.get("CallerIDName", ""), interface=interface,
-                           state="ringing", at=self._clock(), version=0,
-                           channel=event.get("Channel", ""),
-                           reason=event.get("HotlineReason", "")))
+            self._set(self._ring(event, interface, state="ringing"))
         elif name == "AgentConnect" and interface:
             ring = self._by_interface.get(interface)
             if ring is not None and ring.uniqueid == uid:
                 self._set(replace(ring, state="answered",
                                   channel=event.get("Channel") or ring.channel))
             else:
-                self._set(Ring(uniqueid=uid, caller=event.get("CallerIDNum", ""),
-                               caller_name=event.get("CallerIDName", ""),
-                               interface=interface, state="answered", at=self._clock(),
-                               version=0, channel=event.get("Channel", ""),
-                               reason=event.get("HotlineReason", "")))
+                self._set(self._ring(event, interface, state="answered"))
         elif name == "AgentRingNoAnswer" and interface:
             ring = self._by_interface.get(interface)
             if ring is not None and ring.uniqueid == uid and ring.state == "ringing":
@@ -79,6 +71,13 @@ class PopBoard:
             for ring in list(self._by_interface.values()):
                 if ring.uniqueid == uid and ring.state != "ended":
                     self._set(replace(ring, state="ended"))
+
+    def _ring(self, event: dict[str, str], interface: str, *, state: str) -> Ring:
+        """A new pop from a queue event (its caller, the caller's channel, why we call)."""
+        return Ring(uniqueid=event.get("Uniqueid", ""), caller=event.get("CallerIDNum", ""),
+                    caller_name=event.get("CallerIDName", ""), interface=interface,
+                    state=state, at=self._clock(), version=0, channel=event.get("Channel", ""),
+                    reason=event.get("HotlineReason", ""))
 
     def _set(self, ring: Ring) -> None:
         self._version += 1
